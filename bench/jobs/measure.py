@@ -1,0 +1,180 @@
+"""The two job measurements, over any app context whose jobs run somewhere.
+
+- latency: jobs created one at a time, `gap` seconds apart (open loop, no queueing);
+  enqueue-to-start is from the moment the creating transaction committed (an
+  after-commit callback registered before the job's own enqueue) to the moment the
+  handler was entered (wall clock, stamped by the handler in whichever process ran it).
+- drain (through Redis only): the same, created while the workers are paused, so that
+  the rate is the workers' alone and not the job creation's.
+- throughput: `count` jobs created as fast as JobService allows, `batch` per unit of
+  work; the rate is `count` over the time from the first commit to the last job's
+  `finished_at` (the row is the truth), read from the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import statistics
+import time
+from typing import Any
+
+from sqlalchemy import func, select
+
+from bench.jobs.tasks import STAMP
+from switchboard.api.context import AppContext
+from switchboard.core.jobs.schemas import JobCreate
+from switchboard.models import Job, User
+
+TERMINAL = ("completed", "failed", "cancelled")
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    """p50/p95/p99/max/mean in milliseconds of `values` given in seconds."""
+    if not values:
+        return {}
+    ordered = sorted(values)
+
+    def at(q: float) -> float:
+        return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] * 1000
+
+    return {
+        "n": len(ordered),
+        "p50_ms": round(at(0.50), 2),
+        "p95_ms": round(at(0.95), 2),
+        "p99_ms": round(at(0.99), 2),
+        "max_ms": round(ordered[-1] * 1000, 2),
+        "mean_ms": round(statistics.fmean(ordered) * 1000, 2),
+    }
+
+
+async def make_user(ctx: AppContext) -> str:
+    async with ctx.unit_of_work() as uow:
+        user = User(email=f"bench-{time.time_ns()}@example.com")
+        uow.session.add(user)
+        await uow.session.flush()
+        return user.id
+
+
+async def wait_done(ctx: AppContext, ids: list[str], within: float, poll: float = 0.05) -> None:
+    deadline = time.monotonic() + within
+    pending = set(ids)
+    while pending and time.monotonic() < deadline:
+        async with ctx.unit_of_work() as uow:
+            done = await uow.session.scalars(
+                select(Job.id).where(Job.id.in_(list(pending)), Job.status.in_(TERMINAL))
+            )
+            pending -= set(done)
+        if pending:
+            await asyncio.sleep(poll)
+    if pending:
+        raise TimeoutError(f"{len(pending)} jobs not finished after {within:.0f} s")
+
+
+async def rows(ctx: AppContext, ids: list[str]) -> list[Job]:
+    out: list[Job] = []
+    for start in range(0, len(ids), 500):
+        async with ctx.unit_of_work() as uow:
+            out.extend(
+                await uow.session.scalars(select(Job).where(Job.id.in_(ids[start : start + 500])))
+            )
+    return out
+
+
+async def latency(ctx: AppContext, user_id: str, count: int, gap: float) -> dict[str, Any]:
+    """Enqueue-to-start, one job at a time."""
+    committed: dict[str, float] = {}
+    ids: list[str] = []
+    for n in range(count):
+        async with ctx.unit_of_work() as uow:
+            stamp: dict[str, float] = {}
+
+            async def mark(stamp: dict[str, float] = stamp) -> None:
+                stamp["t"] = time.time()
+
+            uow.after_commit(mark)  # before the job's own enqueue: runs first
+            job = await ctx.services(uow).jobs.create(
+                user_id, JobCreate(type=STAMP, params={"n": n})
+            )
+        committed[job.id] = stamp["t"]
+        ids.append(job.id)
+        await asyncio.sleep(gap)
+    await wait_done(ctx, ids, within=60)
+    found = await rows(ctx, ids)
+    waits = [
+        float(row.result["t"]) - committed[row.id]
+        for row in found
+        if row.status == "completed" and row.result
+    ]
+    report = percentiles(waits)
+    report["failed"] = sum(1 for row in found if row.status != "completed")
+    return report
+
+
+async def throughput(ctx: AppContext, user_id: str, count: int, batch: int) -> dict[str, Any]:
+    """Trivial jobs per second, created in bulk and drained by whoever runs jobs."""
+    ids: list[str] = []
+    first = time.time()
+    for start in range(0, count, batch):
+        async with ctx.unit_of_work() as uow:
+            service = ctx.services(uow).jobs
+            for n in range(start, min(start + batch, count)):
+                job = await service.create(user_id, JobCreate(type=STAMP, params={"n": n}))
+                ids.append(job.id)
+    created = time.time()
+    await wait_done(ctx, ids, within=max(120.0, count / 20), poll=0.1)
+    found = await rows(ctx, ids)
+    finished = [r.finished_at.timestamp() for r in found if r.finished_at is not None]
+    last = max(finished)
+    pids: dict[str, int] = {}
+    for row in found:
+        if row.result and "pid" in row.result:
+            key = str(row.result["pid"])
+            pids[key] = pids.get(key, 0) + 1
+    return {
+        "jobs": count,
+        "completed": sum(1 for r in found if r.status == "completed"),
+        "create_seconds": round(created - first, 3),
+        "create_rate": round(count / max(created - first, 1e-9), 1),
+        "seconds": round(last - first, 3),
+        "jobs_per_s": round(count / max(last - first, 1e-9), 1),
+        "per_process": pids,
+    }
+
+
+async def drain(
+    ctx: AppContext, user_id: str, count: int, batch: int, pids: list[int]
+) -> dict[str, Any]:
+    """The workers' own rate: `count` jobs created and queued while the worker
+    processes are paused (SIGSTOP), then timed from the moment they resume (SIGCONT)
+    until the last job's `finished_at`."""
+    ids: list[str] = []
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        for start in range(0, count, batch):
+            async with ctx.unit_of_work() as uow:
+                service = ctx.services(uow).jobs
+                for n in range(start, min(start + batch, count)):
+                    job = await service.create(user_id, JobCreate(type=STAMP, params={"n": n}))
+                    ids.append(job.id)
+        await asyncio.sleep(0.5)  # let the backlog settle in the stream
+    finally:
+        resumed = time.time()
+        for pid in pids:
+            os.kill(pid, signal.SIGCONT)
+    await wait_done(ctx, ids, within=max(120.0, count / 20), poll=0.1)
+    found = await rows(ctx, ids)
+    last = max(r.finished_at.timestamp() for r in found if r.finished_at is not None)
+    return {
+        "jobs": count,
+        "completed": sum(1 for r in found if r.status == "completed"),
+        "seconds": round(last - resumed, 3),
+        "jobs_per_s": round(count / max(last - resumed, 1e-9), 1),
+    }
+
+
+async def count_jobs(ctx: AppContext) -> int:
+    async with ctx.unit_of_work() as uow:
+        return int(await uow.session.scalar(select(func.count()).select_from(Job)) or 0)

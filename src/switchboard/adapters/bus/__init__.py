@@ -1,0 +1,1 @@
+"""Event bus adapters: in-process (memory) and Redis pub/sub."""

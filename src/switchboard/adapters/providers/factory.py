@@ -1,0 +1,96 @@
+"""`DefaultProviderFactory`: one provider object per endpoint, over shared HTTP pools.
+
+Providers are cached per (kind, provider, base URL, key hash, trusted): building an SDK
+client is not free, and every provider for the same endpoint would be identical. The key
+is hashed so the cache's keys never hold it. Vendor adapters are imported on first use,
+so a deployment that never calls Gemini never imports google-genai.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+from collections import OrderedDict
+from typing import Protocol
+
+from switchboard.adapters.http import OutboundClients
+from switchboard.core.errors import Invalid
+from switchboard.core.providers.ports import ChatProvider, ProviderEndpoint
+
+# kind -> (module, class); every class takes (endpoint, clients, timeout, connect_timeout).
+ADAPTERS: dict[str, tuple[str, str]] = {
+    "openai": ("switchboard.adapters.providers.openai", "OpenAIProvider"),
+    "echo": ("switchboard.adapters.providers.echo", "EchoProvider"),
+    "anthropic": ("switchboard.adapters.providers.anthropic", "AnthropicProvider"),
+    "gemini": ("switchboard.adapters.providers.gemini", "GeminiProvider"),
+    "ollama": ("switchboard.adapters.providers.ollama", "OllamaProvider"),
+}
+MAX_CACHED = 1024
+
+CacheKey = tuple[str, str, str, str, bool]
+
+
+class ProviderClass(Protocol):
+    """The constructor every provider adapter has."""
+
+    def __call__(
+        self,
+        endpoint: ProviderEndpoint,
+        clients: OutboundClients,
+        timeout: float,
+        connect_timeout: float,
+    ) -> ChatProvider: ...
+
+
+def _cache_key(endpoint: ProviderEndpoint) -> CacheKey:
+    key_hash = hashlib.sha256((endpoint.api_key or "").encode()).hexdigest()
+    return (
+        endpoint.kind.strip().lower(),
+        endpoint.provider,
+        endpoint.base_url or "",
+        key_hash,
+        endpoint.trusted,
+    )
+
+
+class DefaultProviderFactory:
+    """Builds and caches provider adapters; all of them share `clients`' pools."""
+
+    def __init__(
+        self, clients: OutboundClients, timeout: float = 120.0, connect_timeout: float = 10.0
+    ) -> None:
+        self._clients = clients
+        self._timeout = timeout
+        self._connect_timeout = connect_timeout
+        # Least recently used first: per-user keys make the set of endpoints unbounded.
+        self._cache: OrderedDict[CacheKey, ChatProvider] = OrderedDict()
+
+    def provider(self, endpoint: ProviderEndpoint) -> ChatProvider:
+        """The provider for `endpoint` (cached); `Invalid` for an unknown kind."""
+        key = _cache_key(endpoint)
+        cached = self._cache.get(key)
+        if cached is not None:
+            self._cache.move_to_end(key)
+            return cached
+        provider = self._adapter(key[0])(
+            endpoint, self._clients, self._timeout, self._connect_timeout
+        )
+        self._cache[key] = provider
+        if len(self._cache) > MAX_CACHED:
+            # Dropping a provider is enough: the pools it used belong to `clients`.
+            self._cache.popitem(last=False)
+        return provider
+
+    @staticmethod
+    def _adapter(kind: str) -> ProviderClass:
+        target = ADAPTERS.get(kind)
+        if target is None:
+            raise Invalid(f"unknown provider kind {kind!r}", code="unknown_provider_kind")
+        module = importlib.import_module(target[0])
+        adapter: ProviderClass = getattr(module, target[1])
+        return adapter
+
+    async def aclose(self) -> None:
+        """Forget every provider and close the shared HTTP pools."""
+        self._cache.clear()
+        await self._clients.aclose()

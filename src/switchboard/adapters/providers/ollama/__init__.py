@@ -1,0 +1,5 @@
+"""Ollama adapter on the official `ollama` SDK."""
+
+from .provider import OllamaProvider
+
+__all__ = ["OllamaProvider"]

@@ -1,0 +1,1 @@
+"""Job queues on taskiq: the in-memory broker by default, Redis streams when configured."""

@@ -1,0 +1,1 @@
+"""HTTP plumbing shared by every face: context, errors, auth, limits, metrics, streaming."""

@@ -1,0 +1,145 @@
+"""Errors on the way out: every face renders the same facts in its own envelope.
+
+Faces share one FastAPI app (some even share paths), so error rendering cannot be an
+app-wide exception handler. Each face's router uses `face_route_class(renderer)`, whose
+handler wrapper turns core errors, validation errors, HTTP errors and oversized bodies
+into an `ErrorInfo` and lets the face's renderer shape the response.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import structlog
+from fastapi import Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException
+
+from switchboard.core.errors import ErrorKind, SwitchboardError
+
+log = structlog.get_logger(__name__)
+
+
+class BodyTooLarge(SwitchboardError):
+    """The request body is over the configured limit."""
+
+    kind = ErrorKind.INVALID
+    default_code = "request_too_large"
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorInfo:
+    """What went wrong, independent of any face's envelope."""
+
+    kind: ErrorKind | None  # None: a plain HTTP error (404 route, 405 method, ...)
+    code: str
+    message: str
+    status: int | None = None  # set when the cause already fixes the status
+    param: str | None = None
+    retry_after: float | None = None
+    upstream_status: int | None = None
+    validation: Sequence[dict[str, Any]] = field(default_factory=tuple)
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class ErrorRenderer(Protocol):
+    """A face's way of showing an error."""
+
+    def __call__(self, request: Request, info: ErrorInfo) -> Response: ...
+
+
+RENDERER_STATE_KEY = "render_error"
+INTERNAL_ERROR = ErrorInfo(None, "internal_error", "Internal server error", status=500)
+
+
+def face_renderer(request: Request) -> ErrorRenderer | None:
+    """The error renderer of the face whose route is handling `request`, if any."""
+    render: ErrorRenderer | None = request.scope.get("state", {}).get(RENDERER_STATE_KEY)
+    return render
+
+
+def info_from_exception(exc: Exception) -> ErrorInfo | None:
+    """The facts of an expected exception, or None for a bug."""
+    if isinstance(exc, BodyTooLarge):
+        return ErrorInfo(exc.kind, exc.code, exc.message, status=413)
+    if isinstance(exc, SwitchboardError):
+        return ErrorInfo(
+            exc.kind,
+            exc.code,
+            exc.message,
+            param=exc.param,
+            retry_after=exc.retry_after,
+            upstream_status=exc.upstream_status,
+        )
+    if isinstance(exc, RequestValidationError):
+        errors = [_safe_validation_error(e) for e in exc.errors()]
+        first = errors[0] if errors else {}
+        return ErrorInfo(
+            ErrorKind.INVALID,
+            "validation_error",
+            _validation_message(first),
+            param=_field_name(first),
+            validation=errors,
+        )
+    if isinstance(exc, HTTPException):
+        return ErrorInfo(
+            None,
+            f"http_{exc.status_code}",
+            str(exc.detail),
+            status=exc.status_code,
+            headers=dict(exc.headers or {}),
+        )
+    return None
+
+
+def face_route_class(render: ErrorRenderer) -> type[APIRoute]:
+    """An APIRoute whose errors are rendered by `render`."""
+
+    class FaceRoute(APIRoute):
+        def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+            handler = super().get_route_handler()
+
+            async def guarded(request: Request) -> Response:
+                # A bug escaping this route is answered by the app's last-resort handler,
+                # which renders it in this face's shape too.
+                request.scope.setdefault("state", {})[RENDERER_STATE_KEY] = render
+                try:
+                    return await handler(request)
+                except (SwitchboardError, RequestValidationError, HTTPException) as exc:
+                    cause: Exception = exc
+                    if request.scope.get("state", {}).get("body_too_large"):
+                        cause = BodyTooLarge("Request body is too large")
+                    info = info_from_exception(cause)
+                    assert info is not None
+                    return render(request, info)
+
+            return guarded
+
+    return FaceRoute
+
+
+def _safe_validation_error(error: Any) -> dict[str, Any]:
+    # Pydantic puts the offending input (possibly a secret, possibly huge) into each
+    # error; clients get the location and message only.
+    return {
+        "loc": [str(part) for part in error.get("loc", ())],
+        "msg": str(error.get("msg", "Invalid value")),
+        "type": str(error.get("type", "value_error")),
+    }
+
+
+def _field_name(error: dict[str, Any]) -> str | None:
+    location = [p for p in error.get("loc", []) if p not in ("body", "query", "path", "header")]
+    return ".".join(location) or None
+
+
+def _validation_message(error: dict[str, Any]) -> str:
+    if not error:
+        return "Invalid request"
+    name = _field_name(error)
+    if error.get("type") == "json_invalid":
+        return "Request body is not valid JSON"
+    return f"{name}: {error['msg']}" if name else str(error["msg"])

@@ -1,0 +1,219 @@
+"""Socket.IO on python-socketio, fed by the bus.
+
+One room per topic. A client joins a room only after `TopicAccess` allows it; the first
+local member of a room starts one bus subscription for it on this replica, whose events
+are emitted to the room's local members only (`ignore_queue`), so that with the Redis
+manager every replica serves its own sockets and no client gets an event twice. Faces
+register their own event handlers on `hub.sio`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from typing import Any
+
+import socketio
+import structlog
+
+from switchboard.api.realtime.auth import Authenticator, bearer_from_header, clean_token
+from switchboard.api.realtime.sse import event_body
+from switchboard.core.accounts.principal import Principal
+from switchboard.core.errors import NotFound, SwitchboardError, Unauthenticated
+from switchboard.core.events.access import TopicAccess
+from switchboard.core.events.ports import EventBus
+from switchboard.core.events.schemas import Event
+
+log = structlog.get_logger(__name__)
+
+SocketIOFormatter = Callable[[Event], tuple[str, Any] | None]
+"""One event as (event name, payload); None skips it."""
+
+
+def default_socketio_format(event: Event) -> tuple[str, Any]:
+    """The event's type as the Socket.IO event name, its neutral JSON shape as payload."""
+    return event.type, event_body(event)
+
+
+def handshake_token(environ: dict[str, Any], auth: object) -> str | None:
+    """The credential from `auth={"token": ...}` or the `Authorization: Bearer` header."""
+    if isinstance(auth, dict) and (token := clean_token(auth.get("token"))):
+        return token
+    return bearer_from_header(environ.get("HTTP_AUTHORIZATION"))
+
+
+class SocketIOHub:
+    """A python-socketio server whose rooms are bus topics, and the forwarding behind them."""
+
+    def __init__(
+        self,
+        bus: EventBus,
+        access: TopicAccess,
+        authenticate: Authenticator,
+        *,
+        redis_url: str | None = None,
+        channel: str = "switchboard-socketio",
+        namespace: str = "/",
+        format: SocketIOFormatter = default_socketio_format,
+        cors_allowed_origins: str | list[str] | None = None,
+        max_queue: int = 1000,
+    ) -> None:
+        manager = socketio.AsyncRedisManager(redis_url, channel=channel) if redis_url else None
+        self.sio = socketio.AsyncServer(
+            async_mode="asgi",
+            client_manager=manager,
+            # An empty list refuses cross-origin browsers; faces widen it when documented.
+            cors_allowed_origins=cors_allowed_origins if cors_allowed_origins is not None else [],
+        )
+        self.namespace = namespace
+        self._bus = bus
+        self._access = access
+        self._authenticate = authenticate
+        self._format = format
+        self._max_queue = max_queue
+        self._members: dict[str, set[str]] = {}  # topic -> local sids
+        self._joined: dict[str, set[str]] = {}  # sid -> topics
+        self._forwarders: dict[str, asyncio.Task[None]] = {}
+        self._ready: dict[str, asyncio.Future[None]] = {}
+        self.sio.on("connect", self._connect, namespace=namespace)
+        self.sio.on("disconnect", self._disconnect, namespace=namespace)
+
+    def asgi_app(self, socketio_path: str = "socket.io") -> socketio.ASGIApp:
+        """The ASGI app to mount (or to wrap the main app with)."""
+        return socketio.ASGIApp(self.sio, socketio_path=socketio_path)
+
+    async def principal(self, sid: str) -> Principal:
+        """Who is connected as `sid` (authenticated at connect)."""
+        session = await self.sio.get_session(sid, namespace=self.namespace)
+        principal: Principal = session["principal"]
+        return principal
+
+    async def join(self, sid: str, topic: str) -> None:
+        """Put `sid` in `topic`'s room if its principal may see it; `NotFound` otherwise."""
+        await self._access.authorize(await self.principal(sid), topic)
+        # Count the member before waiting for the forwarder, so that a last member leaving
+        # meanwhile does not stop the forwarder this join is waiting for.
+        self._members.setdefault(topic, set()).add(sid)
+        self._joined.setdefault(sid, set()).add(topic)
+        try:
+            await self._ensure_forwarder(topic)
+        except BaseException:
+            self._joined.get(sid, set()).discard(topic)
+            self._forget(sid, topic)
+            raise
+        if topic in self._joined.get(sid, set()):  # not disconnected while we waited
+            await self.sio.enter_room(sid, topic, namespace=self.namespace)
+
+    async def leave(self, sid: str, topic: str) -> None:
+        """Take `sid` out of `topic`'s room (a no-op when it was not in it)."""
+        if topic not in self._joined.get(sid, set()):
+            return
+        self._joined[sid].discard(topic)
+        await self.sio.leave_room(sid, topic, namespace=self.namespace)
+        self._forget(sid, topic)
+
+    def topics_of(self, sid: str) -> set[str]:
+        """The topics `sid` has joined."""
+        return set(self._joined.get(sid, set()))
+
+    async def aclose(self) -> None:
+        """Stop every forwarder (their subscriptions close)."""
+        tasks = list(self._forwarders.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._forwarders.clear()
+        self._ready.clear()
+
+    # -- connection lifecycle -----------------------------------------------------------
+    async def _connect(self, sid: str, environ: dict[str, Any], auth: object = None) -> None:
+        token = handshake_token(environ, auth)
+        try:
+            if token is None:
+                raise Unauthenticated("Missing credentials", code="missing_credentials")
+            principal = await self._authenticate(token)
+        except SwitchboardError as exc:
+            raise socketio.exceptions.ConnectionRefusedError(
+                {"message": "Unauthorized", "code": exc.code}
+            ) from None
+        await self.sio.save_session(sid, {"principal": principal}, namespace=self.namespace)
+
+    async def _disconnect(self, sid: str, *_: object) -> None:
+        for topic in self._joined.pop(sid, set()):
+            self._forget(sid, topic)
+
+    # -- forwarding ---------------------------------------------------------------------
+    def _forget(self, sid: str, topic: str) -> None:
+        members = self._members.get(topic)
+        if members is not None:
+            members.discard(sid)
+            if not members:
+                del self._members[topic]
+                self._stop_forwarder(topic)
+
+    async def _ensure_forwarder(self, topic: str) -> None:
+        ready = self._ready.get(topic)
+        if ready is None:
+            ready = asyncio.get_running_loop().create_future()
+            self._ready[topic] = ready
+            self._forwarders[topic] = asyncio.create_task(
+                self._forward(topic, ready), name=f"socketio-forward:{topic}"
+            )
+        await asyncio.shield(ready)
+
+    def _stop_forwarder(self, topic: str) -> None:
+        self._ready.pop(topic, None)
+        task = self._forwarders.pop(topic, None)
+        if task is not None:
+            task.cancel()
+
+    async def _forward(self, topic: str, ready: asyncio.Future[None]) -> None:
+        try:
+            sub = await self._bus.subscribe([topic], max_queue=self._max_queue)
+        except SwitchboardError as exc:
+            if self._ready.get(topic) is ready:
+                self._ready.pop(topic, None)
+                self._forwarders.pop(topic, None)
+            ready.set_exception(exc)
+            return
+        except asyncio.CancelledError:
+            ready.cancel()  # stopped while subscribing: joiners waiting give up too
+            raise
+        ready.set_result(None)
+        try:
+            async for event in sub:
+                frame = self._format(event)
+                if frame is not None:
+                    await self.sio.emit(
+                        frame[0], frame[1], room=topic, namespace=self.namespace, ignore_queue=True
+                    )
+        finally:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.shield(sub.close())
+
+
+def register_topic_events(
+    hub: SocketIOHub, *, subscribe: str = "subscribe", unsubscribe: str = "unsubscribe"
+) -> None:
+    """Generic client events: `subscribe`/`unsubscribe` with `{"topic": ...}`, acknowledged
+    with `{"ok": true, "topic": ...}` or `{"ok": false, "error": {"code": ...}}`."""
+
+    async def on_subscribe(sid: str, data: object = None) -> dict[str, Any]:
+        topic = data.get("topic") if isinstance(data, dict) else None
+        try:
+            if not isinstance(topic, str):
+                raise NotFound("Topic not found", code="topic_not_found")
+            await hub.join(sid, topic)
+        except SwitchboardError as exc:
+            return {"ok": False, "error": {"code": exc.code, "message": exc.message}}
+        return {"ok": True, "topic": topic}
+
+    async def on_unsubscribe(sid: str, data: object = None) -> dict[str, Any]:
+        topic = data.get("topic") if isinstance(data, dict) else None
+        if isinstance(topic, str):
+            await hub.leave(sid, topic)
+        return {"ok": True, "topic": topic}
+
+    hub.sio.on(subscribe, on_subscribe, namespace=hub.namespace)
+    hub.sio.on(unsubscribe, on_unsubscribe, namespace=hub.namespace)

@@ -1,0 +1,354 @@
+"""The composition root: reads Settings, prepares the data directory, picks adapters."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import secrets
+from collections.abc import Sequence
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from switchboard import __version__
+from switchboard.adapters.bus.memory import MemoryBus
+from switchboard.adapters.http.clients import OutboundClients
+from switchboard.adapters.http.jwks import JwksFetcher
+from switchboard.adapters.providers.factory import DefaultProviderFactory
+from switchboard.adapters.queue.memory import InMemoryJobQueue
+from switchboard.adapters.queue.metrics import PrometheusJobObserver
+from switchboard.adapters.storage import LocalMediaStorage, SafeImageFetcher
+from switchboard.api.context import AppContext, AppOptions
+from switchboard.api.ratelimit import RateLimiter
+from switchboard.config import Settings
+from switchboard.core.accounts.cache import CredentialCache
+from switchboard.core.accounts.google import GoogleVerifier
+from switchboard.core.accounts.tokens import MIN_SECRET_LENGTH, TokenSigner
+from switchboard.core.analysis.service import (
+    AnalysisModels,
+    AnalysisSetup,
+    QuotaLimits,
+    default_analysis_model,
+)
+from switchboard.core.analysis.tasks import analysis_job_types
+from switchboard.core.catalog.models import ModelResolver
+from switchboard.core.catalog.service import CatalogCache
+from switchboard.core.conversations.active import ActiveReplies
+from switchboard.core.conversations.repository import ConversationRepository
+from switchboard.core.conversations.runner import ReplyRunner
+from switchboard.core.events.access import OwnershipRegistry, TopicAccess
+from switchboard.core.events.ports import EventBus
+from switchboard.core.images.tasks import image_job_types
+from switchboard.core.jobs.context import UnitOfWorkFactory
+from switchboard.core.jobs.leases import JobLeases
+from switchboard.core.jobs.ports import JobTransport
+from switchboard.core.jobs.registry import JobRegistry
+from switchboard.core.jobs.repository import JobRepository
+from switchboard.core.jobs.runner import JobRunner, RunnerOptions
+from switchboard.core.jobs.runtime import JobRuntime
+from switchboard.core.jobs.service import JobSetup
+from switchboard.core.jobs.sweeper import JobSweeper, SweepOptions
+from switchboard.core.ops.health import HealthChecker
+from switchboard.core.providers.known import KNOWN_PROVIDERS
+from switchboard.core.providers.ports import ProviderEndpoint
+from switchboard.core.providers.service import ProviderSetup
+from switchboard.core.usage.recorder import UsageEntry, UsageRecorder
+from switchboard.core.usage.repository import UsageRepository
+from switchboard.kit.crypto import SecretBox
+from switchboard.kit.db import create_engine, session_factory, unit_of_work
+from switchboard.kit.ids import canonical_id
+
+SECRET_KEY_FILE = "secret_key"
+MASTER_TOKEN_FILE = "access_token"
+
+
+class ConfigError(RuntimeError):
+    """The settings cannot make a safe server."""
+
+
+def prepare_data_dir(settings: Settings) -> Path:
+    """Create the data directory (mode 0700) if needed and return it."""
+    data_dir = settings.resolved_data_dir
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return data_dir
+
+
+def secret_keys(settings: Settings) -> list[str]:
+    """The operator's secrets, or one generated once into the data directory (mode 0600)."""
+    if settings.secret_key:
+        weak = [k for k in settings.secret_key if len(k) < MIN_SECRET_LENGTH]
+        if weak:
+            raise ConfigError(
+                f"SWITCHBOARD_SECRET_KEY entries must be at least {MIN_SECRET_LENGTH} characters"
+            )
+        return list(settings.secret_key)
+    return [_read_or_create(prepare_data_dir(settings) / SECRET_KEY_FILE)]
+
+
+def master_token(settings: Settings) -> str:
+    """The master token from the data directory, created once (mode 0600)."""
+    return _read_or_create(prepare_data_dir(settings) / MASTER_TOKEN_FILE)
+
+
+def operator_endpoints(settings: Settings) -> dict[str, ProviderEndpoint]:
+    """Providers the operator configured through the environment (trusted endpoints)."""
+    configured = {
+        "openai": (settings.openai_api_key, settings.openai_base_url),
+        "anthropic": (settings.anthropic_api_key, settings.anthropic_base_url),
+        "gemini": (settings.gemini_api_key, settings.gemini_base_url),
+        "groq": (settings.groq_api_key, None),
+        "openrouter": (settings.openrouter_api_key, None),
+        "ollama": (None, settings.ollama_url),
+    }
+    endpoints: dict[str, ProviderEndpoint] = {}
+    for name, (key, base_url) in configured.items():
+        if not key and not base_url:
+            continue
+        known = KNOWN_PROVIDERS[name]
+        endpoints[name] = ProviderEndpoint(
+            kind=known.kind,
+            provider=name,
+            base_url=(base_url or known.default_base_url or "").rstrip("/") or None,
+            api_key=key,
+            trusted=True,
+        )
+    return endpoints
+
+
+def build_context(settings: Settings) -> AppContext:
+    """Everything the app needs, wired from `settings`."""
+    keys = secret_keys(settings)
+    engine = create_engine(settings.resolved_database_url)
+    sessions = session_factory(engine)
+    clients = OutboundClients(exemptions=settings.outbound_exemptions)
+    factory = DefaultProviderFactory(
+        clients, settings.upstream_timeout_seconds, settings.upstream_connect_timeout_seconds
+    )
+    providers = ProviderSetup(
+        factory=factory,
+        secrets=SecretBox(keys),
+        operator=operator_endpoints(settings),
+        allow_private_upstreams=settings.allow_private_upstreams,
+    )
+
+    async def write_usage(entries: Sequence[UsageEntry]) -> None:
+        async with unit_of_work(sessions) as uow:
+            await UsageRepository(uow.session).insert_many(entries)
+
+    recorder = UsageRecorder(write_usage, interval=settings.usage_flush_interval_seconds)
+    resolver = ModelResolver(settings.model_aliases)
+    limiter = RateLimiter(settings.redis_url)
+
+    async def database_ping() -> None:
+        try:
+            async with engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except SQLAlchemyError as exc:
+            raise ConnectionError("database unreachable") from exc
+
+    bus = build_bus(settings)
+    # Domains owning task/session/bridge ids register their resolvers here.
+    ownership = OwnershipRegistry()
+    register_topic_owners(ownership, lambda: unit_of_work(sessions))
+    optional = {"redis": limiter.ping, "event_bus": bus.ping} if settings.redis_url else {}
+    health = HealthChecker(
+        {"database": database_ping}, optional, providers=lambda: sorted(providers.operator)
+    )
+    replies = ReplyRunner(
+        lambda: unit_of_work(sessions),
+        providers,
+        recorder,
+        resolver,
+        ActiveReplies(),
+        bus,
+        default_model=settings.default_model,
+    )
+    job_queue = build_job_queue(settings)
+    jobs = JobSetup(registry=JobRegistry(), queue=job_queue, bus=bus)
+    ctx = AppContext(
+        options=AppOptions(
+            version=__version__,
+            default_model=settings.default_model,
+            access_ttl_seconds=settings.access_token_ttl_seconds,
+            refresh_ttl_days=settings.refresh_token_ttl_days,
+            rate_limit_default=settings.rate_limit_default,
+            rate_limit_auth=settings.rate_limit_auth,
+            faces=tuple(settings.faces),
+        ),
+        engine=engine,
+        sessions=sessions,
+        providers=providers,
+        signer=TokenSigner(keys, ttl_seconds=settings.access_token_ttl_seconds),
+        # Entries written together (a cold start) expire spread over the last second.
+        credentials=CredentialCache(ttl_jitter=0.2),
+        resolver=resolver,
+        recorder=recorder,
+        replies=replies,
+        limiter=limiter,
+        health=health,
+        catalogs=CatalogCache(),
+        bus=bus,
+        topics=TopicAccess(ownership),
+        media_storage=LocalMediaStorage(settings.resolved_media_dir),
+        image_fetcher=SafeImageFetcher(clients),
+        jobs=jobs,
+        job_runtime=build_job_runtime(settings, lambda: unit_of_work(sessions), jobs, job_queue),
+        analysis=build_analysis_setup(
+            settings, providers, resolver, recorder, lambda: unit_of_work(sessions)
+        ),
+        google=GoogleVerifier(
+            JwksFetcher(clients),
+            client_id=settings.google_client_id,
+            jwks_url=settings.google_jwks_url,
+            issuers=settings.google_issuers,
+            cache_seconds=settings.google_jwks_cache_seconds,
+        ),
+    )
+    register_job_types(jobs.registry, ctx)
+    register_extra_task_modules(jobs.registry, settings.extra_task_modules)
+    return ctx
+
+
+# -- job types ---------------------------------------------------------------------------
+# Whoever builds the job registry (the worker and the in-process runner) calls this, so
+# the registry is complete before any job runs. Each domain adds its types here.
+def register_job_types(registry: JobRegistry, ctx: AppContext) -> JobRegistry:
+    """Register every domain's job types (`image_generation`, `analysis`) into `registry`."""
+    for job_type in image_job_types(
+        ctx.providers, ctx.media_storage, ctx.image_fetcher, recorder=ctx.recorder
+    ):
+        registry.register(job_type)
+    for job_type in analysis_job_types(ctx.analysis):
+        registry.register(job_type)
+    return registry
+
+
+def build_analysis_setup(
+    settings: Settings,
+    providers: ProviderSetup,
+    resolver: ModelResolver,
+    recorder: UsageRecorder,
+    units: UnitOfWorkFactory,
+) -> AnalysisSetup:
+    """PluginMind's analysis workflow: models default to the operator's provider."""
+    default = default_analysis_model(providers.operator, settings.default_model)
+    return AnalysisSetup(
+        providers=providers,
+        resolver=resolver,
+        recorder=recorder,
+        units=units,
+        models=AnalysisModels(
+            optimizer=settings.analysis_optimizer_model or default,
+            analyzer=settings.analysis_model or default,
+            per_type=dict(settings.analysis_models),
+        ),
+        limits=QuotaLimits(
+            free=settings.analysis_free_query_limit,
+            pro=settings.analysis_pro_query_limit,
+            premium=settings.analysis_premium_query_limit,
+        ),
+    )
+
+
+def register_extra_task_modules(registry: JobRegistry, modules: Sequence[str]) -> None:
+    """Import each module named in SWITCHBOARD_EXTRA_TASK_MODULES and call its
+    `register(registry)` (plugins; the test suite's job types come this way)."""
+    for name in modules:
+        importlib.import_module(name).register(registry)
+
+
+def build_job_queue(settings: Settings) -> JobTransport:
+    """A Redis stream when Redis is configured, else taskiq's in-memory broker."""
+    concurrency = settings.job_concurrency
+    grace = settings.job_shutdown_grace_seconds
+    if settings.redis_url:
+        # Imported here: taskiq_redis and the Redis stream code load only with Redis.
+        from switchboard.adapters.queue.redis_stream import RedisJobQueue
+
+        return RedisJobQueue(
+            settings.redis_url,
+            concurrency=concurrency,
+            grace_seconds=grace,
+            redelivery_seconds=settings.job_redelivery_seconds,
+            stream=settings.job_queue_name,
+        )
+    return InMemoryJobQueue(concurrency=concurrency, grace_seconds=grace)
+
+
+def build_job_runtime(
+    settings: Settings, units: UnitOfWorkFactory, jobs: JobSetup, transport: JobTransport
+) -> JobRuntime:
+    """The runner and sweeper of this process, over `transport`."""
+    observer = PrometheusJobObserver()
+    runner = JobRunner(
+        units,
+        jobs.registry,
+        jobs.queue,
+        jobs.bus,
+        RunnerOptions(
+            lease_seconds=settings.job_lease_seconds,
+            retry_base_seconds=settings.job_retry_base_seconds,
+            retry_max_seconds=settings.job_retry_max_seconds,
+        ),
+        observer,
+    )
+    sweeper = JobSweeper(
+        JobLeases(units),
+        jobs.registry,
+        jobs.queue,
+        jobs.bus,
+        SweepOptions(
+            interval_seconds=settings.job_sweep_interval_seconds,
+            stale_after_seconds=settings.job_stale_after_seconds,
+        ),
+        observer,
+    )
+    return JobRuntime(transport, runner, sweeper)
+
+
+def register_topic_owners(registry: OwnershipRegistry, units: UnitOfWorkFactory) -> None:
+    """`task:{job id}` belongs to the job's owner, `session:{conversation id}` to the
+    conversation's, so their owners (and nobody else) may subscribe."""
+
+    async def job_owner(job_id: str) -> str | None:
+        key = canonical_id(job_id)
+        if key is None:
+            return None
+        async with units() as uow:
+            return await JobRepository(uow.session).owner_of(key)
+
+    async def conversation_owner(conversation_id: str) -> str | None:
+        key = canonical_id(conversation_id)
+        if key is None:
+            return None
+        async with units() as uow:
+            return await ConversationRepository(uow.session).owner_of(key)
+
+    registry.register("task", job_owner)
+    registry.register("session", conversation_owner)
+
+
+def build_bus(settings: Settings) -> EventBus:
+    """Redis pub/sub when Redis is configured (replicas share it), else in-process."""
+    if not settings.redis_url:
+        return MemoryBus()
+    from switchboard.adapters.bus.redis import RedisBus  # only with Redis
+
+    return RedisBus(settings.redis_url)
+
+
+def _read_or_create(path: Path) -> str:
+    if path.exists():
+        value = path.read_text().strip()
+        if value:
+            return value
+    value = secrets.token_urlsafe(48)
+    # O_EXCL: two workers starting at once must not overwrite each other's secret.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value + "\n")
+    return value

@@ -1,0 +1,186 @@
+"""Settings: the one place that reads the environment.
+
+Only the composition root (app, bootstrap, cli, worker) imports this module; everything
+else receives plain values or services built from it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+ALL_FACES = (
+    "openai",
+    "pocketllm",
+    "pluginmind",
+    "spoonfeeder",
+    "cloudtolocal",
+    "pocketpaw",
+    "switchboard",
+)
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """Every knob an operator can turn. Names are fixed by DESIGN.md."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SWITCHBOARD_", extra="ignore", populate_by_name=True
+    )
+
+    data_dir: Path = Path("~/.switchboard")
+    # Where generated images and other media files live; default: <data_dir>/media.
+    media_dir: Path | None = None
+    database_url: str | None = None
+    redis_url: str | None = None
+    secret_key: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    faces: Annotated[list[str], NoDecode] = Field(default_factory=lambda: list(ALL_FACES))
+    local_trust: Literal["auto", "on", "off"] = "auto"
+    owner_email: str = "owner@localhost"
+
+    env: Literal["development", "production"] = "development"
+    log_format: Literal["auto", "json", "console"] = "auto"
+    log_level: str = "INFO"
+    # One INFO line per request ("request": method, path, status, ms). Off saves ~25 µs
+    # of CPU per request; request metrics and error logs are unaffected.
+    access_log: bool = True
+    max_body_bytes: int = 1_048_576
+    access_token_ttl_seconds: int = 3600
+    refresh_token_ttl_days: int = 30
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    rate_limit_default: str = "600/minute"
+    rate_limit_auth: str = "20/minute"
+    # "alias=provider/model" pairs, e.g. "fast=groq/llama-3.1-8b-instant,smart=openai/gpt-4o"
+    model_aliases: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+    # Let users point provider connections at private or loopback hosts (e.g. a LAN Ollama).
+    allow_private_upstreams: bool = False
+    # host:port pairs users may reach even though they are private (e.g. "10.0.0.5:11434").
+    outbound_exemptions: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    upstream_timeout_seconds: float = 120.0
+    upstream_connect_timeout_seconds: float = 10.0
+    usage_flush_interval_seconds: float = 0.5
+    # Used when a conversation or request names no model.
+    default_model: str = "echo/echo"
+    # PocketLLM's documented switch for the Swagger UI at /docs (and /api/docs).
+    enable_swagger_docs: bool = Field(
+        default=True,
+        validation_alias=AliasChoices("ENABLE_SWAGGER_DOCS", "SWITCHBOARD_ENABLE_SWAGGER_DOCS"),
+    )
+
+    # Jobs. Without Redis they run inside `switchboard serve`; with Redis, in
+    # `switchboard worker` processes ("on" also runs them in the server, "off" never).
+    jobs_in_process: Literal["auto", "on", "off"] = "auto"
+    job_concurrency: int = Field(default=16, ge=1, le=1000)
+    # A running job's lease: renewed every third of it; a worker silent for longer is
+    # taken to be dead and its job is retried elsewhere.
+    job_lease_seconds: float = Field(default=30.0, gt=0)
+    # Redis: a message unacknowledged this long is redelivered to another worker.
+    job_redelivery_seconds: float = Field(default=60.0, gt=0)
+    # The Redis stream carrying job ids (deployments sharing one Redis use their own).
+    job_queue_name: str = "switchboard:jobs"
+    job_sweep_interval_seconds: float = Field(default=5.0, gt=0)
+    # A due pending job not started after this long has lost its message: queue it again.
+    job_stale_after_seconds: float = Field(default=30.0, gt=0)
+    job_retry_base_seconds: float = Field(default=2.0, ge=0)
+    job_retry_max_seconds: float = Field(default=300.0, ge=0)
+    # On shutdown running jobs get this long to finish before they are handed back.
+    job_shutdown_grace_seconds: float = Field(default=10.0, ge=0)
+    # Extra modules with `register(registry)` adding job types (plugins; tests use
+    # `tests.fixtures.jobs`). Comma-separated.
+    extra_task_modules: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    # Operator provider credentials: read without the SWITCHBOARD_ prefix, as vendors name them.
+    openai_api_key: str | None = Field(default=None, validation_alias="OPENAI_API_KEY")
+    openai_base_url: str | None = Field(default=None, validation_alias="OPENAI_BASE_URL")
+    anthropic_api_key: str | None = Field(default=None, validation_alias="ANTHROPIC_API_KEY")
+    anthropic_base_url: str | None = Field(default=None, validation_alias="ANTHROPIC_BASE_URL")
+    gemini_api_key: str | None = Field(default=None, validation_alias="GEMINI_API_KEY")
+    gemini_base_url: str | None = Field(default=None, validation_alias="GEMINI_BASE_URL")
+    groq_api_key: str | None = Field(default=None, validation_alias="GROQ_API_KEY")
+    openrouter_api_key: str | None = Field(default=None, validation_alias="OPENROUTER_API_KEY")
+    ollama_url: str | None = Field(default=None, validation_alias="OLLAMA_URL")
+    comfyui_url: str | None = Field(default=None, validation_alias="COMFYUI_URL")
+
+    google_client_id: str | None = None
+    google_jwks_url: str = "https://www.googleapis.com/oauth2/v3/certs"
+    google_issuers: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["https://accounts.google.com", "accounts.google.com"]
+    )
+    google_jwks_cache_seconds: float = Field(default=3600.0, gt=0)
+
+    # PluginMind analyses (`/process`, `/analyze`, `/analyze-async`): `provider/model` of
+    # each step; unset means the operator's configured provider, else `default_model`.
+    analysis_optimizer_model: str | None = None
+    analysis_model: str | None = None
+    # Per-type analyzer overrides: "crypto=groq/llama-3.3-70b-versatile,seo=openai/gpt-4o".
+    analysis_models: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+    # Queries a month per subscription tier (counted when the call is made).
+    analysis_free_query_limit: int = Field(default=10, ge=0)
+    analysis_pro_query_limit: int = Field(default=1000, ge=0)
+    analysis_premium_query_limit: int = Field(default=10000, ge=0)
+    # Per user (per IP before sign-in) on /process, /analyze, /analyze-async, /auth/google.
+    pluginmind_rate_limit: str = "120/2 minutes"
+    # The pm_session cookie's Secure flag: unset means "when the request is HTTPS".
+    pluginmind_cookie_secure: bool | None = None
+    pluginmind_cookie_domain: str | None = None
+    # The commit this build came from (`GET /version`); GIT_SHA is read too.
+    git_sha: str | None = Field(
+        default=None, validation_alias=AliasChoices("SWITCHBOARD_GIT_SHA", "GIT_SHA", "git_sha")
+    )
+
+    oidc_issuer: str | None = None
+    oidc_audience: str | None = None
+    oidc_jwks_url: str | None = None
+
+    _split = field_validator(
+        "secret_key",
+        "faces",
+        "cors_origins",
+        "google_issuers",
+        "outbound_exemptions",
+        "extra_task_modules",
+        mode="before",
+    )(_split_csv)
+
+    @field_validator("model_aliases", "analysis_models", mode="before")
+    @classmethod
+    def _parse_aliases(cls, value: object) -> object:
+        if isinstance(value, str):
+            pairs = (item.split("=", 1) for item in value.split(",") if "=" in item)
+            return {alias.strip(): target.strip() for alias, target in pairs}
+        return value
+
+    @field_validator("faces")
+    @classmethod
+    def _known_faces(cls, value: list[str]) -> list[str]:
+        unknown = sorted(set(value) - set(ALL_FACES))
+        if unknown:
+            raise ValueError(f"unknown faces: {', '.join(unknown)}; known: {', '.join(ALL_FACES)}")
+        return value
+
+    @property
+    def resolved_data_dir(self) -> Path:
+        """The data directory with `~` expanded."""
+        return self.data_dir.expanduser()
+
+    @property
+    def resolved_media_dir(self) -> Path:
+        """The media directory with `~` expanded (under the data directory by default)."""
+        if self.media_dir is not None:
+            return self.media_dir.expanduser()
+        return self.resolved_data_dir / "media"
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The configured database URL, or the SQLite file in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{self.resolved_data_dir / 'switchboard.db'}"

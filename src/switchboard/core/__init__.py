@@ -1,0 +1,1 @@
+"""The rules of switchboard: no web framework, no vendor SDK, no commit."""

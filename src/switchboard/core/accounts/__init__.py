@@ -1,0 +1,1 @@
+"""Accounts: users, passwords, sessions, access/refresh tokens, API keys and principals."""

@@ -1,0 +1,100 @@
+"""Queries for monthly query quotas and the query log; every one is scoped to its owner."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from switchboard.models import QueryLog, UsageQuota
+
+
+class QuotaRepository:
+    """Queries used per user and period ("YYYY-MM")."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def used(self, owner_id: str, period: str) -> int:
+        """Queries counted for the owner in `period` (0 before the first one)."""
+        stmt = select(UsageQuota.used).where(
+            UsageQuota.user_id == owner_id, UsageQuota.period == period
+        )
+        return int(await self.session.scalar(stmt) or 0)
+
+    async def consume(self, owner_id: str, period: str, limit: int) -> tuple[bool, int]:
+        """Count one query unless `limit` is reached: (counted, queries used now).
+
+        The check and the increment are one conditional UPDATE, so concurrent requests
+        on any number of replicas can never count past the limit. The period's first
+        query inserts the row; a concurrent first insert makes us retry the UPDATE.
+        """
+        for _ in range(3):
+            stmt = (
+                update(UsageQuota)
+                .where(
+                    UsageQuota.user_id == owner_id,
+                    UsageQuota.period == period,
+                    UsageQuota.used < limit,
+                )
+                .values(used=UsageQuota.used + 1)
+                .returning(UsageQuota.used)
+                .execution_options(synchronize_session=False)
+            )
+            counted = (await self.session.execute(stmt)).scalar_one_or_none()
+            if counted is not None:
+                return True, int(counted)
+            existing = await self.session.scalar(
+                select(UsageQuota.used).where(
+                    UsageQuota.user_id == owner_id, UsageQuota.period == period
+                )
+            )
+            if existing is not None or limit <= 0:
+                return False, int(existing or 0)
+            try:
+                async with self.session.begin_nested():
+                    self.session.add(UsageQuota(user_id=owner_id, period=period, used=1))
+                return True, 1
+            except IntegrityError:
+                continue  # another request inserted the row first: count against it
+        raise RuntimeError("could not count a query against the quota")
+
+
+class QueryLogRepository:
+    """Logged analysis requests."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, log: QueryLog) -> QueryLog:
+        """Insert a log row and flush (its integer id is known afterwards)."""
+        self.session.add(log)
+        await self.session.flush()
+        return log
+
+    async def get(self, owner_id: str, log_id: int) -> QueryLog | None:
+        """The owner's log row with this id."""
+        stmt = select(QueryLog).where(QueryLog.id == log_id, QueryLog.user_id == owner_id)
+        return await self.session.scalar(stmt)
+
+    async def for_job(self, owner_id: str, job_id: str) -> QueryLog | None:
+        """The owner's log row of an async analysis job."""
+        stmt = (
+            select(QueryLog)
+            .where(QueryLog.job_id == job_id, QueryLog.user_id == owner_id)
+            .order_by(QueryLog.id)
+            .limit(1)
+        )
+        return await self.session.scalar(stmt)
+
+    async def newest(self, owner_id: str, limit: int) -> Sequence[QueryLog]:
+        """The owner's log rows, newest first."""
+        stmt = (
+            select(QueryLog)
+            .where(QueryLog.user_id == owner_id)
+            .order_by(QueryLog.created_at.desc(), QueryLog.id.desc())
+            .limit(limit)
+        )
+        return (await self.session.scalars(stmt)).all()

@@ -1,0 +1,1 @@
+"""Catalog: model names, aliases and prices."""

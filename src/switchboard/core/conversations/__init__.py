@@ -1,0 +1,1 @@
+"""Conversations: threads, their messages, and the replies that fill them."""

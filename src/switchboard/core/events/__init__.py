@@ -1,0 +1,1 @@
+"""Events: one bus with topics, in-process or over Redis; every socket reads from it."""

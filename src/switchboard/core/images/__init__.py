@@ -1,0 +1,1 @@
+"""Images: the image models switchboard prices, cost estimates and the generation job."""

@@ -1,0 +1,1 @@
+"""Jobs: durable background work with retries, progress, cancellation and schedules."""

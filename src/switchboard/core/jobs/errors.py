@@ -1,0 +1,39 @@
+"""Errors of the jobs domain."""
+
+from switchboard.core.errors import Conflict, Invalid, NotFound
+
+
+class JobNotFound(NotFound):
+    """No such job for this user."""
+
+    default_code = "job_not_found"
+
+    def __init__(self) -> None:
+        super().__init__("Job not found")
+
+
+class UnknownJobType(Invalid):
+    """A job type no domain registered."""
+
+    default_code = "unknown_job_type"
+
+
+class InvalidJobParams(Invalid):
+    """Parameters that the job type's schema refuses."""
+
+    default_code = "invalid_job_params"
+
+
+class JobStateConflict(Conflict):
+    """The job is not in a state that allows this (retry a job that did not fail, ...)."""
+
+    default_code = "job_state_conflict"
+
+
+class ScheduleNotFound(NotFound):
+    """No such schedule for this user."""
+
+    default_code = "schedule_not_found"
+
+    def __init__(self) -> None:
+        super().__init__("Schedule not found")

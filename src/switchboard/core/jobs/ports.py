@@ -1,0 +1,69 @@
+"""What the jobs domain needs from outside: a queue that carries job ids."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+
+class JobQueue(Protocol):
+    """Delivers job ids to workers at least once. The job row decides what runs."""
+
+    async def enqueue(self, job_id: str, *, delay: float = 0.0) -> None:
+        """Deliver `job_id` to a worker, not before `delay` seconds from now."""
+        ...
+
+    async def depth(self) -> int | None:
+        """Messages waiting, when the transport can tell; None otherwise."""
+        ...
+
+
+RunJob = Callable[[str], Awaitable[object]]
+
+
+class JobTransport(JobQueue, Protocol):
+    """A queue with a life cycle: connect to send, and optionally receive and run."""
+
+    async def start(self, run: RunJob | None = None) -> None:
+        """Connect; with `run`, also receive job ids and call `run` for each."""
+        ...
+
+    async def stop(self) -> None:
+        """Stop receiving, let running jobs finish within the grace period, disconnect."""
+        ...
+
+
+class JobObserver(Protocol):
+    """Where runners and sweepers report what they did (metrics)."""
+
+    def job_finished(self, job_type: str, outcome: str, seconds: float) -> None:
+        """One execution ended with `outcome` after `seconds`."""
+        ...
+
+    def job_retried(self, job_type: str) -> None:
+        """One execution failed retryably and was scheduled again."""
+        ...
+
+    def jobs_by_status(self, counts: dict[str, int]) -> None:
+        """The number of jobs in each status, as the last sweep counted them."""
+        ...
+
+    def queue_depth(self, depth: int | None) -> None:
+        """Messages waiting in the queue, when the transport can tell."""
+        ...
+
+
+class NullObserver:
+    """Reports nowhere."""
+
+    def job_finished(self, job_type: str, outcome: str, seconds: float) -> None:
+        """Ignored."""
+
+    def job_retried(self, job_type: str) -> None:
+        """Ignored."""
+
+    def jobs_by_status(self, counts: dict[str, int]) -> None:
+        """Ignored."""
+
+    def queue_depth(self, depth: int | None) -> None:
+        """Ignored."""

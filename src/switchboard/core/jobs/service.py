@@ -1,0 +1,218 @@
+"""Creating, reading, cancelling and retrying jobs, inside the caller's unit of work.
+
+Jobs are enqueued and announced only after the creating transaction commits, so a
+worker never sees a job id whose row is not there yet, and a rolled-back request leaves
+no job behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+from switchboard.core.errors import SwitchboardError
+from switchboard.core.events.ports import EventBus
+from switchboard.core.events.schemas import Event, task_topic
+from switchboard.core.jobs.errors import JobNotFound, JobStateConflict, ScheduleNotFound
+from switchboard.core.jobs.events import CANCEL_REQUESTED, publish_job_event
+from switchboard.core.jobs.ports import JobQueue
+from switchboard.core.jobs.registry import JobRegistry
+from switchboard.core.jobs.repository import JobRepository, ScheduleRepository
+from switchboard.core.jobs.schedule import next_run
+from switchboard.core.jobs.schemas import (
+    JobCreate,
+    JobRead,
+    JobStatus,
+    ScheduleCreate,
+    ScheduleRead,
+)
+from switchboard.kit.clock import utcnow
+from switchboard.kit.db import UnitOfWork
+from switchboard.kit.ids import canonical_id
+from switchboard.kit.pagination import Page
+from switchboard.models import Job, JobSchedule
+
+MAX_PAGE = 100
+
+
+@dataclass(frozen=True, slots=True)
+class JobSetup:
+    """The long-lived parts the jobs domain works with."""
+
+    registry: JobRegistry
+    queue: JobQueue
+    bus: EventBus
+
+
+class JobService:
+    """A user's jobs and schedules."""
+
+    def __init__(self, uow: UnitOfWork, setup: JobSetup) -> None:
+        self._uow = uow
+        self._setup = setup
+        self._jobs = JobRepository(uow.session)
+        self._schedules = ScheduleRepository(uow.session)
+
+    async def create(self, owner_id: str, data: JobCreate) -> JobRead:
+        """Create a job; it is queued once the caller's unit of work commits.
+
+        With an idempotency key, asking again returns the job created the first time.
+        """
+        if data.idempotency_key:
+            existing = await self._jobs.by_idempotency_key(owner_id, data.idempotency_key)
+            if existing is not None:
+                return JobRead.model_validate(existing)
+        job_type = self._setup.registry.get(data.type)
+        params = self._setup.registry.validate(data.type, data.params)
+        job = Job(
+            user_id=owner_id,
+            type=data.type,
+            status=JobStatus.PENDING.value,
+            params=params.model_dump(mode="json"),
+            max_attempts=data.max_attempts or job_type.max_attempts,
+            estimated_cost=data.estimated_cost,
+            idempotency_key=data.idempotency_key,
+            run_at=data.run_at,
+            source=data.source,
+        )
+        self._jobs.add(job)
+        await self._jobs.flush()
+        created = JobRead.model_validate(job)
+        self._after_commit_enqueue(created)
+        self._after_commit_announce(created, "created")
+        return created
+
+    async def get(self, owner_id: str, job_id: str) -> JobRead:
+        """One of the user's jobs; 404 for anyone else's."""
+        return JobRead.model_validate(await self._require(owner_id, job_id))
+
+    async def list_jobs(
+        self,
+        owner_id: str,
+        *,
+        status: JobStatus | None = None,
+        type: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> Page[JobRead]:
+        """The user's jobs, newest first."""
+        rows, total = await self._jobs.page(
+            owner_id,
+            status=status.value if status else None,
+            type=type,
+            limit=min(max(limit, 1), MAX_PAGE),
+            offset=max(offset, 0),
+        )
+        return Page([JobRead.model_validate(r) for r in rows], total=total)
+
+    async def cancel(self, owner_id: str, job_id: str) -> JobRead:
+        """Cancel a pending job at once, or ask the process running it to stop."""
+        job = await self._require(owner_id, job_id)
+        status = JobStatus(job.status)
+        if status.finished:
+            raise JobStateConflict(f"Job is already {status.value}")
+        if status == JobStatus.PENDING:
+            job.status = JobStatus.CANCELLED.value
+            job.finished_at = utcnow()
+            await self._jobs.flush()
+            read = JobRead.model_validate(job)
+            self._after_commit_announce(read, "cancelled")
+            return read
+        job.cancel_requested = True
+        await self._jobs.flush()
+        read = JobRead.model_validate(job)
+        bus = self._setup.bus
+
+        async def reach_runner() -> None:
+            # Best effort: the runner also reads the row's flag at every lease renewal.
+            with contextlib.suppress(SwitchboardError):
+                await bus.publish(Event(topic=task_topic(read.id), type=CANCEL_REQUESTED))
+
+        self._uow.after_commit(reach_runner)
+        return read
+
+    async def retry(self, owner_id: str, job_id: str) -> JobRead:
+        """Run a failed job again from the start, with a fresh attempt budget."""
+        job = await self._require(owner_id, job_id)
+        if job.status != JobStatus.FAILED.value:
+            raise JobStateConflict("Only failed jobs can be retried")
+        job.status = JobStatus.PENDING.value
+        job.attempts = 0
+        job.error = None
+        job.error_code = None
+        job.progress = 0.0
+        job.progress_message = None
+        job.result = None
+        job.run_at = None
+        job.started_at = None
+        job.finished_at = None
+        job.cancel_requested = False
+        await self._jobs.flush()
+        read = JobRead.model_validate(job)
+        self._after_commit_enqueue(read)
+        self._after_commit_announce(read, "created")
+        return read
+
+    async def delete(self, owner_id: str, job_id: str) -> None:
+        """Delete a finished job (cancel a live one first)."""
+        job = await self._require(owner_id, job_id)
+        if not JobStatus(job.status).finished:
+            raise JobStateConflict("Cancel the job before deleting it")
+        await self._jobs.delete(job)
+
+    # -- schedules -----------------------------------------------------------------------
+    async def create_schedule(self, owner_id: str, data: ScheduleCreate) -> ScheduleRead:
+        """A recurring job; its first run is the next moment its cron expression names."""
+        params = self._setup.registry.validate(data.type, data.params)
+        schedule = JobSchedule(
+            user_id=owner_id,
+            type=data.type,
+            params=params.model_dump(mode="json"),
+            cron=data.cron,
+            timezone=data.timezone,
+            next_run_at=next_run(data.cron, data.timezone, utcnow()),
+            name=data.name,
+            source=data.source,
+        )
+        self._schedules.add(schedule)
+        await self._schedules.flush()
+        return ScheduleRead.model_validate(schedule)
+
+    async def list_schedules(self, owner_id: str) -> list[ScheduleRead]:
+        """The user's recurring jobs."""
+        return [ScheduleRead.model_validate(s) for s in await self._schedules.for_owner(owner_id)]
+
+    async def delete_schedule(self, owner_id: str, schedule_id: str) -> None:
+        """Stop a recurring job (jobs it already created are unaffected)."""
+        key = canonical_id(schedule_id)
+        schedule = await self._schedules.get(owner_id, key) if key else None
+        if schedule is None:
+            raise ScheduleNotFound()
+        await self._schedules.delete(schedule)
+
+    # -- internals -----------------------------------------------------------------------
+    async def _require(self, owner_id: str, job_id: str) -> Job:
+        key = canonical_id(job_id)
+        job = await self._jobs.get(owner_id, key) if key else None
+        if job is None:
+            raise JobNotFound()
+        return job
+
+    def _after_commit_enqueue(self, job: JobRead) -> None:
+        queue = self._setup.queue
+        delay = 0.0
+        if job.run_at is not None:
+            delay = max((job.run_at - utcnow()).total_seconds(), 0.0)
+
+        async def enqueue() -> None:
+            await queue.enqueue(job.id, delay=delay)
+
+        self._uow.after_commit(enqueue)
+
+    def _after_commit_announce(self, job: JobRead, name: str) -> None:
+        bus = self._setup.bus
+
+        async def announce() -> None:
+            await publish_job_event(bus, job, name)
+
+        self._uow.after_commit(announce)

@@ -1,0 +1,1 @@
+"""Operations: health of the pieces a deployment depends on."""

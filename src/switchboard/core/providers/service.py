@@ -1,0 +1,368 @@
+"""Which endpoint and credential serve a user's call to a provider.
+
+Resolution order: an explicit connection (a chat's own key), the user's connection for
+the provider, the operator's environment credentials, and the built-in `echo`.
+A stored key is encrypted together with the origin it was saved for and is only ever
+sent to that origin (SECURITY.md rule 2): changing the base URL needs the key again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from switchboard.core.providers.cache import EndpointCache
+from switchboard.core.providers.errors import (
+    KeyBoundElsewhere,
+    ProviderNotConfigured,
+    UnknownProvider,
+    UnsafeUpstreamUrl,
+)
+from switchboard.core.providers.known import KnownProvider, known_provider
+from switchboard.core.providers.ports import ChatProvider, ProviderEndpoint, ProviderFactory
+from switchboard.core.providers.repository import ProviderConnectionRepository
+from switchboard.core.providers.schemas import ConnectionRead, ConnectionUpdate
+from switchboard.kit import netpolicy
+from switchboard.kit.crypto import SecretBox, SecretDecryptError, mask_secret
+from switchboard.models import ProviderConnection
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderSetup:
+    """What the composition root decided: operator endpoints and the outbound policy."""
+
+    factory: ProviderFactory
+    secrets: SecretBox
+    operator: Mapping[str, ProviderEndpoint]
+    allow_private_upstreams: bool = False
+    # Resolved endpoints, shared by every request of the process (see its module). Not an
+    # init field: a setup copied with other operators or secrets gets an empty cache.
+    endpoints: EndpointCache = field(
+        default_factory=EndpointCache, init=False, compare=False, repr=False
+    )
+
+
+class ProviderService:
+    """Provider connections of users and the endpoints that serve their calls.
+
+    `after_commit` (the unit of work's) lets a change drop cached endpoints again once
+    it is committed, so no request can cache what it read before the commit.
+    """
+
+    def __init__(
+        self,
+        session: AsyncSession,
+        setup: ProviderSetup,
+        *,
+        after_commit: Callable[[Callable[[], Awaitable[None]]], None] | None = None,
+    ) -> None:
+        self._repo = ProviderConnectionRepository(session)
+        self._setup = setup
+        self._after_commit = after_commit
+        self._pending_invalidation: set[str] = set()
+
+    # -- resolving ---------------------------------------------------------------------
+    async def provider_for(
+        self, owner_id: str, provider: str, *, connection_id: str | None = None
+    ) -> ChatProvider:
+        """A ready provider client for `owner_id`'s call to `provider`."""
+        endpoint = await self.endpoint_for(owner_id, provider, connection_id=connection_id)
+        return self._setup.factory.provider(endpoint)
+
+    async def endpoint_for(
+        self, owner_id: str, provider: str, *, connection_id: str | None = None
+    ) -> ProviderEndpoint:
+        """The endpoint (base URL and key) that serves `owner_id`'s call to `provider`.
+
+        Answers from the process's endpoint cache when it can: no database I/O on the
+        hot path once a user's endpoint is known (see `core.providers.cache`).
+        """
+        known = _known(provider)
+        cache = self._setup.endpoints
+        key = (owner_id, known.name, connection_id)
+        cached = cache.get(key)
+        if cached is not None:
+            return cached
+        leader = cache.inflight.get(key)
+        if leader is not None:
+            try:
+                return await asyncio.shield(leader)
+            except asyncio.CancelledError:
+                # The first resolution failed or was cancelled (then resolve for
+                # ourselves: errors are never shared or cached), or we were cancelled.
+                if not leader.cancelled():
+                    raise
+        generation = cache.generation()
+        mine: asyncio.Future[ProviderEndpoint] = asyncio.get_running_loop().create_future()
+        cache.inflight[key] = mine
+        try:
+            endpoint = await self._resolve(owner_id, known, connection_id)
+        except BaseException:
+            mine.cancel()
+            raise
+        finally:
+            if cache.inflight.get(key) is mine:
+                del cache.inflight[key]
+        mine.set_result(endpoint)
+        cache.put(key, endpoint, generation)
+        return endpoint
+
+    async def _resolve(
+        self, owner_id: str, known: KnownProvider, connection_id: str | None
+    ) -> ProviderEndpoint:
+        connection = None
+        if connection_id is not None:
+            connection = await self._repo.get(owner_id, connection_id)
+        # An explicit connection for another provider (a chat's key, model switched) must
+        # not hide the user's own default connection for this one.
+        if connection is None or not connection.is_active or connection.provider != known.name:
+            connection = await self._repo.get_by_label(owner_id, known.name, "default")
+        if connection is not None and connection.is_active and connection.provider == known.name:
+            return self._endpoint_from_connection(known, connection)
+        operator = self._setup.operator.get(known.name)
+        if operator is not None:
+            return operator
+        if known.kind == "echo":
+            return ProviderEndpoint(kind="echo", provider="echo", trusted=True)
+        raise ProviderNotConfigured(
+            f"Provider '{known.name}' is not configured. Add an API key for it first.",
+            param="model",
+        )
+
+    async def configured_providers(self, owner_id: str) -> list[str]:
+        """Provider names this user can call right now, sorted."""
+        names = {name for name in self._setup.operator}
+        for connection in await self._repo.for_owner(owner_id):
+            if connection.is_active and (connection.encrypted_key or connection.base_url):
+                names.add(connection.provider)
+        return sorted(names)
+
+    # -- managing connections ------------------------------------------------------------
+    async def list_connections(self, owner_id: str) -> list[ConnectionRead]:
+        """The user's own provider connections."""
+        return [_read(c) for c in await self._repo.for_owner(owner_id)]
+
+    async def get_connection(
+        self, owner_id: str, provider: str, label: str = "default"
+    ) -> ConnectionRead | None:
+        """The user's connection to `provider`, or None."""
+        connection = await self._repo.get_by_label(owner_id, _known(provider).name, label)
+        return _read(connection) if connection else None
+
+    async def save_connection(
+        self,
+        owner_id: str,
+        provider: str,
+        *,
+        api_key: str | None,
+        base_url: str | None = None,
+        label: str = "default",
+        display_name: str | None = None,
+        allow_private: bool = False,
+        test: bool = False,
+    ) -> ConnectionRead:
+        """Create or replace the user's connection; the key is encrypted and bound to its origin.
+
+        With `test`, the credential is tried live first and nothing is stored if it fails.
+        """
+        known = _known(provider)
+        base_url = await self._checked_base_url(known, base_url, allow_private)
+        if test:
+            # Tried on a detached copy: a failing credential must not replace a stored one.
+            candidate = ProviderConnection(
+                user_id=owner_id, provider=known.name, label=label, base_url=base_url
+            )
+            candidate.settings = {"private_ok": allow_private}
+            self._store_key(known, candidate, api_key)
+            await self._setup.factory.provider(
+                self._endpoint_from_connection(known, candidate)
+            ).test_connection()
+        connection = await self._repo.get_by_label(owner_id, known.name, label)
+        if connection is None:
+            connection = ProviderConnection(user_id=owner_id, provider=known.name, label=label)
+            self._repo.add(connection)
+        connection.base_url = base_url
+        connection.display_name = display_name or connection.display_name
+        connection.is_active = True
+        connection.settings = dict(connection.settings or {}) | {"private_ok": allow_private}
+        self._store_key(known, connection, api_key)
+        self._changed(owner_id)
+        await self._repo.flush()
+        return _read(connection)
+
+    async def update_connection(
+        self, owner_id: str, provider: str, change: ConnectionUpdate, *, allow_private: bool = False
+    ) -> ConnectionRead:
+        """Apply a partial change; a new base URL without a new key drops the old key."""
+        known = _known(provider)
+        connection = await self._require(owner_id, known.name)
+        if change.base_url_set and change.base_url != connection.base_url:
+            connection.base_url = await self._checked_base_url(
+                known, change.base_url, allow_private
+            )
+            if change.api_key is None:
+                self._store_key(known, connection, None)
+        if change.api_key is not None:
+            self._store_key(known, connection, change.api_key)
+        elif change.clear_key:
+            self._store_key(known, connection, None)
+        if change.is_active is not None:
+            connection.is_active = change.is_active
+        if change.display_name is not None:
+            connection.display_name = change.display_name
+        if change.settings is not None:
+            connection.settings = dict(connection.settings or {}) | change.settings
+        self._changed(owner_id)
+        await self._repo.flush()
+        return _read(connection)
+
+    async def deactivate_connection(self, owner_id: str, provider: str) -> None:
+        """Mark the connection inactive and erase its key material."""
+        connection = await self._require(owner_id, _known(provider).name)
+        connection.is_active = False
+        self._store_key(_known(provider), connection, None)
+        self._changed(owner_id)
+
+    async def delete_connection(self, owner_id: str, connection_id: str) -> None:
+        """Delete one of the user's connections by id (404 for anyone else's)."""
+        connection = await self._repo.get(owner_id, connection_id)
+        if connection is None:
+            raise ProviderNotConfigured("Provider connection not found")
+        self._changed(owner_id)
+        await self._repo.delete(connection)
+
+    async def test_connection(self, owner_id: str, provider: str) -> None:
+        """Call the provider with the user's credential; raises the upstream's error kind."""
+        await (await self.provider_for(owner_id, provider)).test_connection()
+
+    async def rotate_secrets(self) -> int:
+        """Re-encrypt every stored key under the newest secret key; returns how many."""
+        connections = await self._repo.all_with_keys()
+        for connection in connections:
+            assert connection.encrypted_key is not None
+            connection.encrypted_key = self._setup.secrets.rotate(connection.encrypted_key)
+        self._setup.endpoints.clear()
+        return len(connections)
+
+    # -- internals -----------------------------------------------------------------------
+    def _changed(self, owner_id: str) -> None:
+        """Drop `owner_id`'s cached endpoints now and once this unit of work commits."""
+        cache = self._setup.endpoints
+        cache.invalidate_user(owner_id)
+        if self._after_commit is None or owner_id in self._pending_invalidation:
+            return
+        self._pending_invalidation.add(owner_id)
+
+        async def invalidate() -> None:
+            self._pending_invalidation.discard(owner_id)
+            cache.invalidate_user(owner_id)
+
+        self._after_commit(invalidate)
+
+    async def _require(self, owner_id: str, provider: str) -> ProviderConnection:
+        connection = await self._repo.get_by_label(owner_id, provider, "default")
+        if connection is None:
+            raise ProviderNotConfigured(f"Provider '{provider}' not found")
+        return connection
+
+    async def _checked_base_url(
+        self, known: KnownProvider, base_url: str | None, allow_private: bool
+    ) -> str | None:
+        if not base_url:
+            if known.default_base_url is None and known.kind != "echo":
+                raise UnsafeUpstreamUrl(
+                    f"Provider '{known.name}' needs a base URL", param="baseUrl"
+                )
+            return None
+        allow_private = allow_private or self._setup.allow_private_upstreams
+        try:
+            netpolicy.check_url_syntax(base_url)
+            parts = urlsplit(base_url)
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+            await netpolicy.resolve_and_check(parts.hostname or "", port, allow_private)
+        except (netpolicy.BlockedUrl, ValueError) as exc:
+            raise UnsafeUpstreamUrl(f"Base URL refused: {exc}", param="baseUrl") from exc
+        return base_url.rstrip("/")
+
+    def _effective_base_url(
+        self, known: KnownProvider, connection: ProviderConnection
+    ) -> str | None:
+        if connection.base_url:
+            return connection.base_url
+        operator = self._setup.operator.get(known.name)
+        if operator is not None and operator.base_url:
+            return operator.base_url
+        return known.default_base_url
+
+    def _store_key(
+        self, known: KnownProvider, connection: ProviderConnection, api_key: str | None
+    ) -> None:
+        if not api_key:
+            connection.encrypted_key = None
+            connection.key_preview = None
+            connection.key_origin = None
+            return
+        origin = _origin(self._effective_base_url(known, connection))
+        payload = json.dumps({"origin": origin, "key": api_key})
+        connection.encrypted_key = self._setup.secrets.encrypt(payload)
+        connection.key_preview = mask_secret(api_key)
+        connection.key_origin = origin
+
+    def _endpoint_from_connection(
+        self, known: KnownProvider, connection: ProviderConnection
+    ) -> ProviderEndpoint:
+        base_url = self._effective_base_url(known, connection)
+        api_key = None
+        if connection.encrypted_key:
+            try:
+                payload = json.loads(self._setup.secrets.decrypt(connection.encrypted_key))
+            except SecretDecryptError as exc:
+                raise KeyBoundElsewhere(
+                    f"The stored key for '{known.name}' cannot be read; enter it again."
+                ) from exc
+            if payload.get("origin") != _origin(base_url):
+                raise KeyBoundElsewhere(
+                    f"The stored key for '{known.name}' was saved for another address; "
+                    "enter it again."
+                )
+            api_key = payload.get("key")
+        private_ok = bool((connection.settings or {}).get("private_ok"))
+        return ProviderEndpoint(
+            kind=known.kind,
+            provider=known.name,
+            base_url=base_url,
+            api_key=api_key,
+            trusted=private_ok or self._setup.allow_private_upstreams,
+        )
+
+
+def _known(provider: str) -> KnownProvider:
+    known = known_provider(provider)
+    if known is None:
+        raise UnknownProvider(f"Unknown provider '{provider}'", param="provider")
+    return known
+
+
+def _origin(base_url: str | None) -> str:
+    return netpolicy.origin_of(base_url) if base_url else "builtin:"
+
+
+def _read(connection: ProviderConnection) -> ConnectionRead:
+    return ConnectionRead(
+        id=connection.id,
+        provider=connection.provider,
+        label=connection.label,
+        base_url=connection.base_url,
+        key_preview=connection.key_preview,
+        has_key=connection.encrypted_key is not None,
+        is_active=connection.is_active,
+        display_name=connection.display_name,
+        settings={k: v for k, v in (connection.settings or {}).items() if k != "private_ok"},
+        created_at=connection.created_at,
+        updated_at=connection.updated_at,
+    )

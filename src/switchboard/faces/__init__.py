@@ -1,0 +1,1 @@
+"""The API surfaces: thin translations between a wire format and the core."""

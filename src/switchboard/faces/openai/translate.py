@@ -1,0 +1,223 @@
+"""OpenAI wire format ⇄ the core's neutral vocabulary."""
+
+from __future__ import annotations
+
+import base64
+import struct
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+
+from switchboard.core import llm
+from switchboard.core.errors import Invalid, SwitchboardError
+from switchboard.faces.openai import schemas
+from switchboard.faces.openai.errors import error_body
+
+
+def chat_request(body: schemas.ChatCompletionRequest) -> llm.ChatRequest:
+    """The core request for an OpenAI chat completion request."""
+    if body.n not in (None, 1):
+        raise Invalid("Only n=1 is supported", param="n")
+    stop = [body.stop] if isinstance(body.stop, str) else body.stop
+    return llm.ChatRequest(
+        model=body.model,
+        messages=[_message(m) for m in body.messages],
+        temperature=body.temperature,
+        top_p=body.top_p,
+        max_tokens=body.max_completion_tokens or body.max_tokens,
+        stop=stop,
+        seed=body.seed,
+        tools=[_tool(t) for t in body.tools] if body.tools else None,
+        tool_choice=body.tool_choice,
+        response_format=body.response_format,
+        user=body.user,
+    )
+
+
+def completion_body(model: str, result: llm.ChatResult) -> dict[str, Any]:
+    """A `chat.completion` object."""
+    message: dict[str, Any] = {"role": "assistant", "content": result.text, "refusal": None}
+    if result.tool_calls:
+        message["tool_calls"] = [_tool_call(c) for c in result.tool_calls]
+        message["content"] = result.text or None
+    return {
+        "id": _completion_id(),
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": message,
+                "logprobs": None,
+                "finish_reason": _finish(result.finish_reason),
+            }
+        ],
+        "usage": _usage(result.usage),
+        "system_fingerprint": None,
+    }
+
+
+async def completion_chunks(
+    model: str, events: AsyncIterator[llm.StreamEvent], include_usage: bool
+) -> AsyncIterator[bytes]:
+    """`chat.completion.chunk` SSE frames, then `data: [DONE]`.
+
+    A failure after the stream started ends it with one error frame and no `[DONE]`.
+    """
+    frame = _ChunkFramer(model, include_usage)
+    yield frame.delta({"role": "assistant", "content": ""})
+    try:
+        async for event in events:
+            if isinstance(event, llm.TextDelta):
+                yield frame.delta({"content": event.text})
+            elif isinstance(event, llm.ToolCallDelta):
+                yield frame.delta({"tool_calls": [_tool_call_delta(event)]})
+            else:
+                yield frame.finish(_finish(event.finish_reason))
+                if include_usage:
+                    yield frame.usage(event.usage)
+    except SwitchboardError as exc:
+        _, body = error_body(exc)
+        yield b"data: " + orjson.dumps(body) + b"\n\n"
+        return
+    yield b"data: [DONE]\n\n"
+
+
+def embedding_inputs(body: schemas.EmbeddingRequest) -> list[str]:
+    """The texts to embed; token-id inputs are refused (no tokenizer here)."""
+    if isinstance(body.input, str):
+        return [body.input]
+    if all(isinstance(item, str) for item in body.input):
+        return list(body.input)  # type: ignore[arg-type]
+    raise Invalid("Token-id inputs are not supported; send text", param="input")
+
+
+def embedding_body(model: str, result: llm.EmbeddingResult, encoding: str | None) -> dict[str, Any]:
+    """An embeddings `list` object; base64 is little-endian float32, as OpenAI sends it."""
+    data = [
+        {"object": "embedding", "index": i, "embedding": _encode_vector(v, encoding)}
+        for i, v in enumerate(result.vectors)
+    ]
+    usage = result.usage or llm.Usage()
+    return {
+        "object": "list",
+        "data": data,
+        "model": model,
+        "usage": {"prompt_tokens": usage.prompt_tokens, "total_tokens": usage.prompt_tokens},
+    }
+
+
+def model_object(model_id: str, owned_by: str) -> dict[str, Any]:
+    """One entry of OpenAI's model list."""
+    return {"id": model_id, "object": "model", "created": 0, "owned_by": owned_by}
+
+
+class _ChunkFramer:
+    """Builds chunk frames that share one id, timestamp and model."""
+
+    def __init__(self, model: str, include_usage: bool) -> None:
+        self._base: dict[str, Any] = {
+            "id": _completion_id(),
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": model,
+            "system_fingerprint": None,
+        }
+        if include_usage:
+            self._base["usage"] = None
+
+    def delta(self, delta: dict[str, Any]) -> bytes:
+        return self._frame([{"index": 0, "delta": delta, "logprobs": None, "finish_reason": None}])
+
+    def finish(self, reason: str) -> bytes:
+        return self._frame([{"index": 0, "delta": {}, "logprobs": None, "finish_reason": reason}])
+
+    def usage(self, usage: llm.Usage | None) -> bytes:
+        return self._frame([], usage=_usage(usage))
+
+    def _frame(self, choices: list[dict[str, Any]], **extra: Any) -> bytes:
+        return b"data: " + orjson.dumps({**self._base, "choices": choices, **extra}) + b"\n\n"
+
+
+def _message(message: schemas.ChatMessage) -> llm.ChatMessage:
+    role = {"developer": "system", "function": "tool"}.get(message.role, message.role)
+    return llm.ChatMessage(
+        role=role,  # type: ignore[arg-type]
+        content=_content(message.content),
+        name=message.name,
+        tool_calls=tuple(
+            llm.ToolCall(c.id, c.function.name, c.function.arguments)
+            for c in message.tool_calls or ()
+        ),
+        tool_call_id=message.tool_call_id,
+    )
+
+
+def _content(content: str | list[schemas.ContentPart] | None) -> str | list[llm.ContentPart]:
+    if content is None or isinstance(content, str):
+        return content or ""
+    parts: list[llm.ContentPart] = []
+    for part in content:
+        if part.type == "text" and part.text is not None:
+            parts.append(llm.TextPart(part.text))
+        elif part.type == "image_url" and part.image_url is not None:
+            parts.append(llm.ImagePart(part.image_url.url, part.image_url.detail))
+        else:
+            raise Invalid(
+                f"Content parts of type '{part.type}' are not supported", param="messages"
+            )
+    return parts
+
+
+def _tool(tool: schemas.ToolSpec) -> llm.ToolSpec:
+    fn = tool.function
+    return llm.ToolSpec(fn.name, fn.description, fn.parameters or {})
+
+
+def _tool_call(call: llm.ToolCall) -> dict[str, Any]:
+    return {
+        "id": call.id,
+        "type": "function",
+        "function": {"name": call.name, "arguments": call.arguments},
+    }
+
+
+def _tool_call_delta(delta: llm.ToolCallDelta) -> dict[str, Any]:
+    function: dict[str, Any] = {"arguments": delta.arguments}
+    out: dict[str, Any] = {"index": delta.index, "function": function}
+    if delta.id is not None:
+        out["id"] = delta.id
+        out["type"] = "function"
+    if delta.name is not None:
+        function["name"] = delta.name
+    return out
+
+
+def _finish(reason: llm.FinishReason) -> str:
+    # OpenAI clients know only these; an interrupted stream never reaches here.
+    if reason in (llm.FinishReason.ERROR, llm.FinishReason.CANCELLED):
+        return "stop"
+    return reason.value
+
+
+def _usage(usage: llm.Usage | None) -> dict[str, int]:
+    usage = usage or llm.Usage()
+    return {
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+        "total_tokens": usage.total_tokens,
+    }
+
+
+def _encode_vector(vector: list[float], encoding: str | None) -> list[float] | str:
+    if encoding == "base64":
+        return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
+    return vector
+
+
+def _completion_id() -> str:
+    return "chatcmpl-" + uuid.uuid4().hex

@@ -1,0 +1,182 @@
+"""Database plumbing: the declarative base, engines, and the unit of work.
+
+The unit of work is owned by whoever starts it (a request, a job, a CLI command): it
+commits once at the end and runs the after-commit callbacks (jobs to enqueue, events to
+publish) only when that commit succeeded. Services receive the session and never commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, MetaData, String, TypeDecorator, event
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from switchboard.kit.clock import as_utc
+
+AfterCommit = Callable[[], Awaitable[None]]
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp that is always stored and returned as aware UTC, on every dialect."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return as_utc(value) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return as_utc(value) if value is not None else None
+
+
+class Base(DeclarativeBase):
+    """The declarative base of every table."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON(), str: String()}
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+    # WAL lets readers run beside the one writer; busy_timeout makes a writer wait for the
+    # lock instead of failing; foreign keys are off by default in SQLite.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+    """An async engine with the pragmas and pool settings each backend needs."""
+    if url.startswith("sqlite"):
+        # Each aiosqlite connection is a thread: keep enough of them pooled for bursts of
+        # concurrent requests (overflow connections are opened and closed per use).
+        # Request paths hold a connection only while they query, never across an
+        # upstream call, so 20 + 30 covers thousands of concurrent streams.
+        engine = create_async_engine(
+            url,
+            echo=echo,
+            connect_args={"timeout": 30},
+            pool_size=20,
+            max_overflow=30,
+            pool_timeout=30,
+        )
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_async_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions that keep loaded objects usable after commit."""
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+class UnitOfWork:
+    """One transaction and the work that must wait until it commits.
+
+    The session is opened on first use, and a session that never began a transaction is
+    neither committed nor closed: a request that never touches the database (a gateway
+    call answered from caches) costs no BEGIN, no COMMIT and no pooled connection.
+    """
+
+    def __init__(
+        self,
+        session: AsyncSession | None = None,
+        *,
+        sessions: async_sessionmaker[AsyncSession] | None = None,
+    ) -> None:
+        if session is None and sessions is None:
+            raise TypeError("UnitOfWork needs a session or a session factory")
+        self._session = session
+        self._sessions = sessions
+        self._after_commit: list[AfterCommit] = []
+
+    @property
+    def session(self) -> AsyncSession:
+        """The unit of work's session, opened on first access."""
+        if self._session is None:
+            assert self._sessions is not None
+            self._session = self._sessions()
+        return self._session
+
+    @property
+    def opened(self) -> bool:
+        """Whether the session was ever used."""
+        return self._session is not None
+
+    def after_commit(self, callback: AfterCommit) -> None:
+        """Run `callback` once this unit of work has committed; drop it on rollback."""
+        self._after_commit.append(callback)
+
+    def _idle(self) -> bool:
+        """No session, or one that never began a transaction and holds nothing."""
+        session = self._session
+        return session is None or not (
+            session.in_transaction() or session.identity_map or session.new or session.deleted
+        )
+
+    async def commit(self) -> None:
+        """Commit, then run the after-commit callbacks in the order they were added."""
+        if not self._idle():
+            assert self._session is not None
+            await self._session.commit()
+        callbacks, self._after_commit = self._after_commit, []
+        for callback in callbacks:
+            await callback()
+
+    async def rollback(self) -> None:
+        """Roll back and forget the after-commit callbacks."""
+        self._after_commit.clear()
+        if not self._idle():
+            assert self._session is not None
+            await self._session.rollback()
+
+    async def close(self) -> None:
+        """Close the session if one was opened (returns its connection to the pool)."""
+        if self._sessions is not None and not self._idle():
+            assert self._session is not None
+            # As `async with session:` does: the close runs to completion even when the
+            # request is cancelled.
+            await self._session.__aexit__(None, None, None)
+
+
+@asynccontextmanager
+async def unit_of_work(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[UnitOfWork]:
+    """A unit of work that commits when the block succeeds and rolls back when it raises."""
+    uow = UnitOfWork(sessions=sessions)
+    try:
+        try:
+            yield uow
+        except BaseException as exc:
+            # Some refusals must persist what they did before raising (a reused refresh
+            # token revokes its whole session family); they say so with this flag.
+            if getattr(exc, "commit_unit_of_work", False):
+                await uow.commit()
+            else:
+                await uow.rollback()
+            raise
+        else:
+            await uow.commit()
+    finally:
+        await uow.close()

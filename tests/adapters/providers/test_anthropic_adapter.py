@@ -1,0 +1,391 @@
+"""Contract tests: the Anthropic adapter against a fake Anthropic API over loopback HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+
+import pytest
+
+from switchboard.adapters.http import OutboundClients
+from switchboard.adapters.providers.anthropic import AnthropicProvider
+from switchboard.core.errors import (
+    Invalid,
+    RateLimited,
+    SwitchboardError,
+    Timeout,
+    UpstreamRejected,
+    UpstreamUnavailable,
+)
+from switchboard.core.llm import (
+    ChatMessage,
+    ChatRequest,
+    ContentPart,
+    FinishReason,
+    ImagePart,
+    ImageRequest,
+    StreamEnd,
+    StreamEvent,
+    TextDelta,
+    TextPart,
+    ToolCall,
+    ToolCallDelta,
+    ToolSpec,
+)
+from switchboard.core.providers.ports import ProviderEndpoint
+from tests.fixtures.upstreams.anthropic_fake import stream_log
+from tests.fixtures.upstreams.base import FakeUpstream
+
+KEY = "test-key"
+WEATHER = ToolSpec(
+    name="get_weather",
+    description="Weather for a city",
+    parameters={"type": "object", "properties": {"city": {"type": "string"}}},
+)
+
+
+def provider(
+    upstream: FakeUpstream,
+    clients: OutboundClients,
+    *,
+    key: str | None = KEY,
+    base_url: str | None = None,
+    timeout: float = 5.0,
+    trusted: bool = True,
+) -> AnthropicProvider:
+    endpoint = ProviderEndpoint(
+        kind="anthropic",
+        provider="anthropic",
+        base_url=base_url or upstream.url,
+        api_key=key,
+        trusted=trusted,
+    )
+    return AnthropicProvider(endpoint, clients, timeout=timeout, connect_timeout=2.0)
+
+
+def ask(text: str = "hello there", **kwargs: object) -> ChatRequest:
+    messages = [ChatMessage("system", "be brief"), ChatMessage("user", text)]
+    return ChatRequest(model="claude-fake", messages=messages, **kwargs)  # type: ignore[arg-type]
+
+
+async def collect(p: AnthropicProvider, request: ChatRequest) -> list[StreamEvent]:
+    return [event async for event in p.stream_chat(request)]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class TestListModels:
+    async def test_lists_every_model(
+        self, anthropic_upstream: FakeUpstream, vendor_clients: OutboundClients
+    ) -> None:
+        models = await provider(anthropic_upstream, vendor_clients).list_models()
+        assert [m.id for m in models] == ["claude-fake", "claude-fake-2"]
+        assert models[0].provider == "anthropic"
+        assert models[0].name == "Claude Fake"
+        assert models[0].context_window == 200000
+
+    async def test_follows_pages(
+        self, anthropic_upstream: FakeUpstream, vendor_clients: OutboundClients
+    ) -> None:
+        saved = anthropic_upstream.models
+        anthropic_upstream.models = [f"m{i}" for i in range(150)]
+        try:
+            models = await provider(anthropic_upstream, vendor_clients).list_models()
+        finally:
+            anthropic_upstream.models = saved
+        assert len(models) == 150
+        assert len(anthropic_upstream.requests) == 2
+
+
+class TestChat:
+    async def test_reply_usage_and_wire_shape(
+        self, anthropic_upstream: FakeUpstream, vendor_clients: OutboundClients
+    ) -> None:
+        result = await provider(anthropic_upstream, vendor_clients).chat(ask("hello there"))
+        assert result.text == "echo: hello there"
+        assert result.finish_reason is FinishReason.STOP
+        assert result.usage is not None
+        assert (result.usage.prompt_tokens, result.usage.completion_tokens) == (4, 3)
+        sent = anthropic_upstream.requests[-1]
+        assert sent.path == "/v1/messages"
+        assert sent.body["system"] == "be brief"
+        assert sent.body["max_tokens"] == 4096
+        assert sent.body["messages"] == [
+            {"role": "user", "content": [{"type": "text", "text": "hello there"}]}
+        ]
+        assert sent.headers["anthropic-version"]
+        assert KEY not in sent.path and not sent.query
+
+    async def test_scripted_reply_and_options(
+        self, anthropic_upstream: FakeUpstream, vendor_clients: OutboundClients
+    ) -> None:
+        anthropic_upstream.reply("scripted answer")
+        request = ask(max_tokens=50, stop=["END"], user="u-1", temperature=0.3)
+        result = await provider(anthropic_upstream, vendor_clients).chat(request)
+        assert result.text == "scripted answer"
+        body = anthropic_upstream.requests[-1].body
+        assert body["max_tokens"] == 50
+        assert body["stop_sequences"] == ["END"]
+        assert body["metadata"] == {"user_id": "u-1"}
+        assert "temperature" not in body
+
+    async def test_tool_specs_and_tool_call(
+        self, anthropic_upstream: FakeUpstream, vendor_clients: OutboundClients
+    ) -> None:
+        request = ask("weather in Paris", tools=[WEATHER], tool_choice="required")
+        result = await provider(anthropic_upstream, vendor_clients).chat(request)
+        body = anthropic_upstream.requests[-1].body
+        assert body["tools"] == [
+            {
+                "name": "get_weather",
+                "description": "Weather for a city",
+                "input_schema": WEATHER.parameters,
+            }
+        ]
+        assert body["tool_choice"] == {"type": "any"}
+        assert result.finish_reason is FinishReason.TOOL_CALLS
+        (call,) = result.tool_calls
+        assert call.name == "get_weather"
+        assert json.loads(call.arguments) == {"input": "weather in Paris"}
+
+    async def test_tool_results_go_back_as_blocks(
+        self, anthropic_upstream: FakeUpstream, vendor_clients: OutboundClients
+    ) -> None:
+        call = ToolCall(id="toolu_1", name="get_weather", arguments='{"city": "Paris"}')
+        messages = [
+            ChatMessage("user", "weather?"),
+            ChatMessage("assistant", "", tool_calls=(call,)),
+            ChatMessage("tool", "sunny", tool_call_id="toolu_1"),
+        ]
+        request = ChatRequest(model="claude-fake", messages=messages, tools=[WEATHER])
+        result = await provider(anthropic_upstream, vendor_clients).chat(request)
+        assert result.text == "tool said: sunny"
+        sent = anthropic_upstream.requests[-1].body["messages"]
+        assert sent[1] == {
+            "role": "assistant",
+            "content": [
+                {
+                    "type": "tool_use",
+                    "id": "toolu_1",
+                    "name": "get_weather",
+                    "input": {"city": "Paris"},
+                }
+            ],
+        }
+        assert sent[2]["content"] == [
+            {"type": "tool_result", "tool_use_id": "toolu_1", "content": "sunny"}
+        ]
+
+    async def test_image_parts(
+        self, anthropic_upstream: FakeUpstream, vendor_clients: OutboundClients
+    ) -> None:
+        parts: list[ContentPart] = [
+            TextPart("what is this"),
+            ImagePart("data:image/png;base64,aGVsbG8="),
+            ImagePart("https://example.com/cat.jpg"),
+        ]
+        request = ChatRequest(model="claude-fake", messages=[ChatMessage("user", parts)])
+        await provider(anthropic_upstream, vendor_clients).chat(request)
+        content = anthropic_upstream.requests[-1].body["messages"][0]["content"]
+        assert content[1]["source"] == {
+            "type": "base64",
+            "media_type": "image/png",
+            "data": "aGVsbG8=",
+        }
+        assert content[2]["source"] == {"type": "url", "url": "https://example.com/cat.jpg"}
+
+    async def test_bad_tool_arguments_are_invalid(
+        self, anthropic_upstream: FakeUpstream, vendor_clients: OutboundClients
+    ) -> None:
+        call = ToolCall(id="t", name="f", arguments="{not json")
+        messages = [ChatMessage("user", "x"), ChatMessage("assistant", "", tool_calls=(call,))]
+        with pytest.raises(Invalid):
+            await provider(anthropic_upstream, vendor_clients).chat(
+                ChatRequest(model="claude-fake", messages=messages)
+            )
+
+
+class TestStream:
+    async def test_deltas_then_one_end_with_usage(
+        self, anthropic_upstream: FakeUpstream, vendor_clients: OutboundClients
+    ) -> None:
+        events = await collect(provider(anthropic_upstream, vendor_clients), ask("one two three"))
+        assert isinstance(events[-1], StreamEnd)
+        assert all(isinstance(e, TextDelta) for e in events[:-1])
+        assert len(events) > 3
+        assert "".join(e.text for e in events[:-1] if isinstance(e, TextDelta)) == (
+            "echo: one two three"
+        )
+        end = events[-1]
+        assert end.finish_reason is FinishReason.STOP
+        assert end.usage is not None
+        assert (end.usage.prompt_tokens, end.usage.completion_tokens) == (5, 4)
+        assert anthropic_upstream.requests[-1].body["stream"] is True
+
+    async def test_tool_call_deltas(
+        self, anthropic_upstream: FakeUpstream, vendor_clients: OutboundClients
+    ) -> None:
+        events = await collect(
+            provider(anthropic_upstream, vendor_clients), ask("rain?", tools=[WEATHER])
+        )
+        deltas = [e for e in events if isinstance(e, ToolCallDelta)]
+        assert deltas[0].id == "toolu_fake_1" and deltas[0].name == "get_weather"
+        assert all(d.index == 0 for d in deltas)
+        assert json.loads("".join(d.arguments for d in deltas)) == {"input": "rain?"}
+        assert isinstance(events[-1], StreamEnd)
+        assert events[-1].finish_reason is FinishReason.TOOL_CALLS
+
+    async def test_early_close_closes_the_upstream_response(
+        self, anthropic_upstream: FakeUpstream, vendor_clients: OutboundClients
+    ) -> None:
+        anthropic_upstream.reply(" ".join(f"w{i}" for i in range(400)))
+        anthropic_upstream.chunk_delay = 0.01
+        before = dict(stream_log(anthropic_upstream))
+        stream = provider(anthropic_upstream, vendor_clients).stream_chat(ask())
+        assert isinstance(await anext(stream), TextDelta)
+        await stream.aclose()  # type: ignore[attr-defined]
+        for _ in range(200):
+            log = stream_log(anthropic_upstream)
+            if log["closed"] == before.get("closed", 0) + 1:
+                break
+            await asyncio.sleep(0.01)
+        assert stream_log(anthropic_upstream)["closed"] == log["opened"]
+
+
+FAULTS = [
+    ({"status": 401}, UpstreamRejected, "upstream_auth"),
+    ({"status": 403}, UpstreamRejected, "upstream_auth"),
+    ({"status": 400}, UpstreamRejected, "upstream_rejected"),
+    ({"status": 404}, UpstreamRejected, "upstream_rejected"),
+    ({"status": 429, "retry_after": 7}, RateLimited, "upstream_rate_limited"),
+    ({"status": 500}, UpstreamUnavailable, "upstream_unavailable"),
+    ({"status": 529}, UpstreamUnavailable, "upstream_unavailable"),
+    ({"delay": 1.5}, Timeout, "timeout"),
+]
+
+
+class TestFaults:
+    @pytest.mark.parametrize(("fault", "kind", "code"), FAULTS)
+    async def test_chat(
+        self,
+        anthropic_upstream: FakeUpstream,
+        vendor_clients: OutboundClients,
+        fault: dict[str, float],
+        kind: type[SwitchboardError],
+        code: str,
+    ) -> None:
+        anthropic_upstream.fail(message=f"leak {KEY} body", **fault)
+        p = provider(anthropic_upstream, vendor_clients, timeout=0.5)
+        with pytest.raises(kind) as caught:
+            await p.chat(ask())
+        assert caught.value.code == code
+        assert type(caught.value) is kind
+        assert "leak" not in str(caught.value)
+        if kind is RateLimited:
+            assert caught.value.retry_after == 7
+
+    @pytest.mark.parametrize(("fault", "kind", "code"), FAULTS)
+    async def test_stream(
+        self,
+        anthropic_upstream: FakeUpstream,
+        vendor_clients: OutboundClients,
+        fault: dict[str, float],
+        kind: type[SwitchboardError],
+        code: str,
+    ) -> None:
+        anthropic_upstream.fail(**fault)
+        p = provider(anthropic_upstream, vendor_clients, timeout=0.5)
+        with pytest.raises(kind) as caught:
+            await collect(p, ask())
+        assert caught.value.code == code
+
+    @pytest.mark.parametrize("fault", [{"malformed": True}, {"drop_after": 3}])
+    async def test_broken_stream_is_unavailable(
+        self,
+        anthropic_upstream: FakeUpstream,
+        vendor_clients: OutboundClients,
+        fault: dict[str, object],
+    ) -> None:
+        anthropic_upstream.fail(**fault)
+        with pytest.raises(UpstreamUnavailable):
+            await collect(provider(anthropic_upstream, vendor_clients), ask())
+
+    async def test_stall_mid_stream_is_timeout(
+        self, anthropic_upstream: FakeUpstream, vendor_clients: OutboundClients
+    ) -> None:
+        anthropic_upstream.chunk_delay = 1.0
+        with pytest.raises(Timeout):
+            await collect(provider(anthropic_upstream, vendor_clients, timeout=0.3), ask())
+
+    async def test_connection_refused_is_unavailable(
+        self, anthropic_upstream: FakeUpstream, vendor_clients: OutboundClients
+    ) -> None:
+        p = provider(anthropic_upstream, vendor_clients, base_url=f"http://127.0.0.1:{free_port()}")
+        with pytest.raises(UpstreamUnavailable):
+            await p.chat(ask())
+        with pytest.raises(UpstreamUnavailable):
+            await collect(p, ask())
+
+
+class TestSecrets:
+    async def test_wrong_key_never_appears_in_errors(
+        self, anthropic_upstream: FakeUpstream, vendor_clients: OutboundClients
+    ) -> None:
+        secret = "sk-ant-very-secret-0123456789"
+        p = provider(anthropic_upstream, vendor_clients, key=secret)
+        with pytest.raises(UpstreamRejected) as caught:
+            await p.chat(ask())
+        assert caught.value.code == "upstream_auth"
+        for text in (str(caught.value), repr(caught.value), repr(p), str(caught.value.args)):
+            assert secret not in text
+        assert caught.value.__cause__ is None
+
+    async def test_missing_key_is_an_auth_rejection(
+        self, anthropic_upstream: FakeUpstream, vendor_clients: OutboundClients
+    ) -> None:
+        with pytest.raises(UpstreamRejected) as caught:
+            await provider(anthropic_upstream, vendor_clients, key=None).chat(ask())
+        assert caught.value.code == "upstream_auth"
+
+
+class TestOtherMethods:
+    async def test_embed_and_images_are_unsupported(
+        self, anthropic_upstream: FakeUpstream, vendor_clients: OutboundClients
+    ) -> None:
+        p = provider(anthropic_upstream, vendor_clients)
+        with pytest.raises(Invalid):
+            await p.embed("claude-fake", ["x"])
+        with pytest.raises(Invalid):
+            await p.generate_image(ImageRequest(model="claude-fake", prompt="cat"))
+
+    async def test_connection(
+        self, anthropic_upstream: FakeUpstream, vendor_clients: OutboundClients
+    ) -> None:
+        await provider(anthropic_upstream, vendor_clients).test_connection()
+        with pytest.raises(UpstreamRejected):
+            await provider(anthropic_upstream, vendor_clients, key="wrong").test_connection()
+
+
+class TestOutboundPolicy:
+    async def test_untrusted_endpoint_cannot_reach_loopback(
+        self, anthropic_upstream: FakeUpstream, vendor_clients: OutboundClients
+    ) -> None:
+        p = provider(anthropic_upstream, vendor_clients, trusted=False)
+        with pytest.raises(Invalid) as caught:
+            await p.chat(ask())
+        assert caught.value.code == "url_not_allowed"
+        with pytest.raises(Invalid):
+            await collect(p, ask())
+        assert not anthropic_upstream.requests
+
+    async def test_base_url_must_be_http(
+        self, anthropic_upstream: FakeUpstream, vendor_clients: OutboundClients
+    ) -> None:
+        with pytest.raises(Invalid) as caught:
+            provider(anthropic_upstream, vendor_clients, base_url="file:///etc/passwd")
+        assert caught.value.code == "url_not_allowed"

@@ -1,0 +1,114 @@
+"""Socket.IO through a real server with the python-socketio client: authentication, room
+joins allowed and denied, events delivered once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+import socketio
+
+from switchboard.core.events.schemas import Event, task_topic, user_topic
+from switchboard.kit.ids import new_id
+from tests.api.realtime.conftest import RealtimeServer
+
+Connect = Callable[..., Awaitable[tuple[socketio.AsyncClient, asyncio.Queue[Any]]]]
+
+
+@pytest.fixture
+async def sio_connect(realtime_server: RealtimeServer) -> AsyncIterator[Connect]:
+    """Connect Socket.IO clients that collect `job.*` events; all disconnected after."""
+    clients: list[socketio.AsyncClient] = []
+
+    async def make(
+        auth: dict[str, str] | None = None, headers: dict[str, str] | None = None
+    ) -> tuple[socketio.AsyncClient, asyncio.Queue[Any]]:
+        client = socketio.AsyncClient(reconnection=False)
+        received: asyncio.Queue[Any] = asyncio.Queue()
+
+        async def on_event(data: Any) -> None:
+            await received.put(data)
+
+        client.on("job.progress", on_event)
+        clients.append(client)
+        await client.connect(
+            realtime_server.url,
+            auth=auth,
+            headers=headers or {},
+            transports=["websocket"],
+            wait_timeout=5,
+        )
+        return client, received
+
+    yield make
+    for client in clients:
+        await client.disconnect()
+
+
+class TestSocketIO:
+    async def test_auth_join_and_delivery(
+        self, realtime_server: RealtimeServer, sio_connect: Connect
+    ) -> None:
+        user = await realtime_server.user()
+        topic = user_topic(user.id)
+        client, received = await sio_connect(auth={"token": user.api_key})
+        ack = await client.call("subscribe", {"topic": topic}, timeout=5)
+        assert ack == {"ok": True, "topic": topic}
+        await realtime_server.publish(Event(topic=topic, type="job.progress", data={"p": 0.5}))
+        got = await asyncio.wait_for(received.get(), 3)
+        assert (got["topic"], got["data"]) == (topic, {"p": 0.5})
+        await asyncio.sleep(0.2)
+        assert received.empty()  # exactly once
+
+    async def test_header_auth_and_leave(
+        self, realtime_server: RealtimeServer, sio_connect: Connect
+    ) -> None:
+        user = await realtime_server.user()
+        topic = user_topic(user.id)
+        client, received = await sio_connect(
+            headers={"Authorization": f"Bearer {user.access_token}"}
+        )
+        assert (await client.call("subscribe", {"topic": topic}, timeout=5))["ok"] is True
+        await realtime_server.wait_for_subscribers(topic, 1)
+        await client.call("unsubscribe", {"topic": topic}, timeout=5)
+        await realtime_server.wait_for_subscribers(topic, 0)
+        await realtime_server.publish(Event(topic=topic, type="job.progress"))
+        await asyncio.sleep(0.2)
+        assert received.empty()
+
+    async def test_disconnect_stops_forwarding(
+        self, realtime_server: RealtimeServer, sio_connect: Connect
+    ) -> None:
+        user = await realtime_server.user()
+        topic = user_topic(user.id)
+        client, _ = await sio_connect(auth={"token": user.api_key})
+        await client.call("subscribe", {"topic": topic}, timeout=5)
+        await realtime_server.wait_for_subscribers(topic, 1)
+        await client.disconnect()
+        await realtime_server.wait_for_subscribers(topic, 0)
+
+    @pytest.mark.parametrize("auth", [None, {"token": "sb-wrong"}, {"token": ""}])
+    async def test_bad_credentials_refused(
+        self, realtime_server: RealtimeServer, sio_connect: Connect, auth: dict[str, str] | None
+    ) -> None:
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            await sio_connect(auth=auth)
+
+    async def test_user_b_cannot_join_user_a_rooms(
+        self, realtime_server: RealtimeServer, sio_connect: Connect
+    ) -> None:
+        alice, bob = await realtime_server.user(), await realtime_server.user()
+        job = new_id()
+        realtime_server.tasks[job] = alice.id
+        client, received = await sio_connect(auth={"token": bob.api_key})
+        for topic in (user_topic(alice.id), task_topic(job), "system", "user:*", None):
+            ack = await client.call("subscribe", {"topic": topic}, timeout=5)
+            assert ack["ok"] is False
+            assert ack["error"]["code"] == "topic_not_found", topic
+        await realtime_server.publish(Event(topic=user_topic(alice.id), type="job.progress"))
+        await asyncio.sleep(0.2)
+        assert received.empty()
+        assert await realtime_server.subscribers(user_topic(alice.id)) == 0
+        assert await realtime_server.subscribers(task_topic(job)) == 0

@@ -1,0 +1,220 @@
+"""JobRunner: claims, outcomes, retries, timeouts, cancellation, leases and progress."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from structlog.testing import capture_logs
+
+from switchboard.core.events.schemas import task_topic
+from switchboard.core.jobs.runner import (
+    INTERNAL_ERROR_MESSAGE,
+    JobRunner,
+    Outcome,
+    backoff_seconds,
+)
+from switchboard.core.jobs.schemas import JobStatus
+from switchboard.kit.clock import utcnow
+from tests.core.jobs.conftest import JobsEnv, collect, eventually
+from tests.fixtures.jobs import CALLS, CANCELLED
+
+
+class TestSuccess:
+    async def test_completes_with_result_cost_and_events(self, jobs_env: JobsEnv) -> None:
+        owner = await jobs_env.user()
+        job = await jobs_env.create(owner, "test.echo", {"value": "hi", "cost": 0.25})
+        events, pump = await collect(jobs_env.bus, task_topic(job.id))
+        assert await jobs_env.runner.run(job.id) == Outcome.COMPLETED
+        row = await jobs_env.row(job.id)
+        assert row.status == JobStatus.COMPLETED
+        assert row.result == {"echo": "hi", "attempt": 1, "actual_cost": 0.25}
+        assert row.actual_cost == 0.25
+        assert row.progress == 1.0 and row.attempts == 1
+        assert row.started_at is not None and row.finished_at is not None
+        await eventually(lambda: [e.type for e in events] == ["job.started", "job.completed"])
+        assert events[-1].data["status"] == "completed"
+        assert jobs_env.observer.finished[-1][:2] == ("test.echo", "completed")
+        pump.cancel()
+
+    async def test_double_delivery_runs_the_handler_once(self, jobs_env: JobsEnv) -> None:
+        owner = await jobs_env.user()
+        job = await jobs_env.create(owner, "test.sleep", {"seconds": 0.2})
+        other = jobs_env.runner_with(worker_id="other-process")
+        outcomes = await asyncio.gather(jobs_env.runner.run(job.id), other.run(job.id))
+        assert sorted(o.value for o in outcomes) == ["completed", "skipped"]
+        assert CALLS[job.id] == 1
+        # A late redelivery after completion is a no-op too.
+        assert await jobs_env.runner.run(job.id) == Outcome.SKIPPED
+        assert (await jobs_env.row(job.id)).attempts == 1
+
+
+class TestRetries:
+    async def test_retryable_error_backs_off_then_completes(self, jobs_env: JobsEnv) -> None:
+        owner = await jobs_env.user()
+        runner = jobs_env.runner_with(retry_base_seconds=0.2, retry_max_seconds=0.2)
+        job = await jobs_env.create(owner, "test.flaky", {"failures": 2})
+        jobs_env.queue.sent.clear()
+        assert await runner.run(job.id) == Outcome.RETRYING
+        row = await jobs_env.row(job.id)
+        assert row.status == JobStatus.PENDING
+        assert row.error == "Upstream is down" and row.error_code == "upstream_unavailable"
+        assert row.run_at is not None and row.run_at > utcnow()
+        ((sent_id, delay),) = jobs_env.queue.sent
+        assert sent_id == job.id and 0.1 <= delay <= 0.2
+        # Not due yet: an early delivery does nothing.
+        assert await runner.run(job.id) == Outcome.SKIPPED
+        await asyncio.sleep(0.21)
+        assert await runner.run(job.id) == Outcome.RETRYING
+        await asyncio.sleep(0.21)
+        assert await runner.run(job.id) == Outcome.COMPLETED
+        row = await jobs_env.row(job.id)
+        assert row.result == {"attempt": 3} and row.attempts == 3
+        assert row.error is None
+        assert jobs_env.observer.retries == ["test.flaky", "test.flaky"]
+
+    async def test_retryable_error_fails_once_attempts_are_spent(self, jobs_env: JobsEnv) -> None:
+        owner = await jobs_env.user()
+        job = await jobs_env.create(owner, "test.flaky", {"failures": 9, "kind": "rate_limited"})
+        outcomes = []
+        for _ in range(3):
+            outcomes.append(await jobs_env.runner.run(job.id))
+            await asyncio.sleep(0.06)
+        assert outcomes == [Outcome.RETRYING, Outcome.RETRYING, Outcome.FAILED]
+        row = await jobs_env.row(job.id)
+        assert row.status == JobStatus.FAILED and row.error_code == "rate_limited"
+        assert await jobs_env.runner.run(job.id) == Outcome.SKIPPED
+
+    async def test_permanent_error_fails_without_retry(self, jobs_env: JobsEnv) -> None:
+        owner = await jobs_env.user()
+        job = await jobs_env.create(owner, "test.flaky", {"failures": 1, "kind": "rejected"})
+        jobs_env.queue.sent.clear()
+        assert await jobs_env.runner.run(job.id) == Outcome.FAILED
+        row = await jobs_env.row(job.id)
+        assert row.error == "Upstream refused the request" and row.error_code == "bad_request"
+        assert row.attempts == 1 and jobs_env.queue.sent == []
+
+    def test_backoff_grows_with_jitter_and_honours_retry_after(self) -> None:
+        delays = [backoff_seconds(n, 1.0, 100.0, None) for n in (1, 2, 3, 4)]
+        for n, delay in enumerate(delays, start=1):
+            assert 2 ** (n - 1) / 2 <= delay <= 2 ** (n - 1)
+        assert backoff_seconds(20, 1.0, 100.0, None) <= 100.0
+        assert backoff_seconds(1, 1.0, 100.0, 30.0) == 30.0
+        assert len({backoff_seconds(3, 1.0, 100.0, None) for _ in range(20)}) > 1
+
+
+class TestFailures:
+    async def test_unexpected_error_fails_safely_and_is_logged(self, jobs_env: JobsEnv) -> None:
+        owner = await jobs_env.user()
+        job = await jobs_env.create(owner, "test.crash", {})
+        with capture_logs() as logs:
+            assert await jobs_env.runner.run(job.id) == Outcome.FAILED
+        row = await jobs_env.row(job.id)
+        assert row.error == INTERNAL_ERROR_MESSAGE and row.error_code == "internal_error"
+        assert "passwd" not in (row.error or "")
+        crashed = [entry for entry in logs if entry["event"] == "job_crashed"]
+        assert crashed and isinstance(crashed[0]["exc_info"], RuntimeError)
+        assert crashed[0]["job_id"] == job.id
+        # The runner (the worker) carries on.
+        after = await jobs_env.create(owner, "test.echo", {"value": "still here"})
+        assert await jobs_env.runner.run(after.id) == Outcome.COMPLETED
+
+    async def test_result_that_is_not_json_fails(self, jobs_env: JobsEnv) -> None:
+        owner = await jobs_env.user()
+        job = await jobs_env.create(owner, "test.not_json", {})
+        assert await jobs_env.runner.run(job.id) == Outcome.FAILED
+        assert (await jobs_env.row(job.id)).error_code == "internal_error"
+
+    async def test_handler_cancelling_itself_fails(self, jobs_env: JobsEnv) -> None:
+        owner = await jobs_env.user()
+        job = await jobs_env.create(owner, "test.cancel_itself", {})
+        assert await jobs_env.runner.run(job.id) == Outcome.FAILED
+
+    async def test_timeout_fails_the_job(self, jobs_env: JobsEnv) -> None:
+        owner = await jobs_env.user()
+        job = await jobs_env.create(owner, "test.slow_timeout", {"seconds": 10})
+        started = time.monotonic()
+        assert await jobs_env.runner.run(job.id) == Outcome.FAILED
+        assert time.monotonic() - started < 2
+        row = await jobs_env.row(job.id)
+        assert row.error_code == "job_timeout" and "0.3 s" in (row.error or "")
+        assert job.id in CANCELLED
+
+    async def test_type_gone_from_the_registry_fails(self, jobs_env: JobsEnv) -> None:
+        owner = await jobs_env.user()
+        job = await jobs_env.create(owner, "test.echo", {"value": "x"})
+        await jobs_env.update(job.id, type="test.removed")
+        assert await jobs_env.runner.run(job.id) == Outcome.FAILED
+        assert (await jobs_env.row(job.id)).error_code == "unknown_job_type"
+
+
+class TestCancellation:
+    async def _running(
+        self, jobs_env: JobsEnv, runner: JobRunner | None = None
+    ) -> tuple[str, str, asyncio.Task[Outcome]]:
+        owner = await jobs_env.user()
+        job = await jobs_env.create(owner, "test.sleep", {"seconds": 30})
+        task = asyncio.create_task((runner or jobs_env.runner).run(job.id))
+        await eventually(lambda: CALLS[job.id] == 1)
+        return owner, job.id, task
+
+    async def test_cancel_stops_the_handler_within_a_second(self, jobs_env: JobsEnv) -> None:
+        # A slow heartbeat: only the bus message can make this fast.
+        runner = jobs_env.runner_with(heartbeat_seconds=30)
+        owner, job_id, task = await self._running(jobs_env, runner)
+        started = time.monotonic()
+        await jobs_env.service(lambda s: s.cancel(owner, job_id))
+        assert await asyncio.wait_for(task, 1.0) == Outcome.CANCELLED
+        assert time.monotonic() - started < 1.0
+        assert job_id in CANCELLED
+        row = await jobs_env.row(job_id)
+        assert row.status == JobStatus.CANCELLED and row.finished_at is not None
+
+    async def test_cancel_flag_alone_reaches_the_runner(self, jobs_env: JobsEnv) -> None:
+        # The bus message lost (Redis blinked): the flag, read at each renewal, suffices.
+        _, job_id, task = await self._running(jobs_env)
+        await jobs_env.update(job_id, cancel_requested=True)
+        assert await asyncio.wait_for(task, 1.0) == Outcome.CANCELLED
+        assert (await jobs_env.row(job_id)).status == JobStatus.CANCELLED
+
+    async def test_lost_lease_stops_the_handler_and_writes_nothing(self, jobs_env: JobsEnv) -> None:
+        _, job_id, task = await self._running(jobs_env)
+        await jobs_env.update(job_id, lease_owner="someone-else/1234")
+        assert await asyncio.wait_for(task, 1.0) == Outcome.LOST
+        row = await jobs_env.raw(job_id)
+        assert row.status == "running" and row.lease_owner == "someone-else/1234"
+
+    async def test_shutdown_hands_the_job_back(self, jobs_env: JobsEnv) -> None:
+        _, job_id, task = await self._running(jobs_env)
+        jobs_env.queue.sent.clear()
+        task.cancel()
+        await asyncio.wait({task})
+        assert task.cancelled()
+        row = await jobs_env.raw(job_id)
+        assert row.status == "pending" and row.attempts == 0
+        assert row.lease_owner is None
+        assert jobs_env.queue.ids() == [job_id]
+
+
+class TestProgress:
+    async def test_progress_is_stored_and_published(self, jobs_env: JobsEnv) -> None:
+        owner = await jobs_env.user()
+        job = await jobs_env.create(owner, "test.sleep", {"seconds": 0.15, "steps": 3})
+        events, pump = await collect(jobs_env.bus, task_topic(job.id))
+        assert await jobs_env.runner.run(job.id) == Outcome.COMPLETED
+        await eventually(lambda: events and events[-1].type == "job.completed")
+        progress = [e.data for e in events if e.type == "job.progress"]
+        assert [round(p["progress"], 2) for p in progress] == [0.33, 0.67, 1.0]
+        assert progress[0]["progress_message"] == "step 1"
+        pump.cancel()
+
+    async def test_progress_is_throttled(self, jobs_env: JobsEnv) -> None:
+        owner = await jobs_env.user()
+        runner = jobs_env.runner_with(progress_interval_seconds=10)
+        job = await jobs_env.create(owner, "test.sleep", {"seconds": 0.05, "steps": 5})
+        events, pump = await collect(jobs_env.bus, task_topic(job.id))
+        assert await runner.run(job.id) == Outcome.COMPLETED
+        await eventually(lambda: events and events[-1].type == "job.completed")
+        # The first report, then nothing until the final one.
+        assert len([e for e in events if e.type == "job.progress"]) == 2
+        pump.cancel()

@@ -1,0 +1,208 @@
+"""The official openai SDK, pointed at a real switchboard server, works for all of it."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import openai
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from switchboard.core.usage.service import UsageService
+from switchboard.kit.db import session_factory
+from tests.e2e.conftest import LiveServer
+from tests.fixtures.upstreams.base import FakeUpstream
+from tests.fixtures.upstreams.openai_fake import stream_outcomes, tool_reply
+
+pytestmark = pytest.mark.e2e
+
+
+def client(server: LiveServer, key: str) -> openai.AsyncOpenAI:
+    return openai.AsyncOpenAI(base_url=server.url + "/v1", api_key=key, max_retries=0)
+
+
+class TestEcho:
+    async def test_blocking(self, live_server: LiveServer, engine: AsyncEngine) -> None:
+        user = await live_server.user("sdk@example.com")
+        reply = await client(live_server, user.api_key).chat.completions.create(
+            model="echo/echo", messages=[{"role": "user", "content": "hello sdk"}]
+        )
+        assert "hello sdk" in (reply.choices[0].message.content or "")
+        assert reply.usage is not None and reply.usage.total_tokens > 0
+
+    async def test_streaming_with_usage(self, live_server: LiveServer, engine: AsyncEngine) -> None:
+        user = await live_server.user("sdk@example.com")
+        stream = await client(live_server, user.api_key).chat.completions.create(
+            model="echo/echo",
+            messages=[{"role": "user", "content": "one two three four"}],
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+        text, usage = "", None
+        async for chunk in stream:
+            if chunk.choices:
+                text += chunk.choices[0].delta.content or ""
+            if chunk.usage:
+                usage = chunk.usage
+        assert "one two three four" in text
+        assert usage is not None and usage.completion_tokens > 0
+
+    async def test_models_and_embeddings(
+        self, live_server: LiveServer, engine: AsyncEngine
+    ) -> None:
+        user = await live_server.user("sdk@example.com")
+        sdk = client(live_server, user.api_key)
+        ids = [m.id async for m in sdk.models.list()]
+        assert "echo/echo" in ids
+        assert "openai/fake-model" in ids
+        result = await sdk.embeddings.create(model="echo/echo", input=["a", "b"])
+        assert len(result.data) == 2
+        assert len(result.data[0].embedding) > 0
+
+    async def test_access_token_is_accepted(
+        self, live_server: LiveServer, engine: AsyncEngine
+    ) -> None:
+        user = await live_server.user("sdk@example.com")
+        reply = await client(live_server, user.access_token).chat.completions.create(
+            model="echo/echo", messages=[{"role": "user", "content": "x"}]
+        )
+        assert reply.choices[0].message.role == "assistant"
+
+
+class TestErrors:
+    async def test_bad_key(self, live_server: LiveServer, engine: AsyncEngine) -> None:
+        with pytest.raises(openai.AuthenticationError):
+            await client(
+                live_server, "sb-aaaaaaaaaaaa_bbbbbbbbbbbbbbbbbbbbbbbbb"
+            ).chat.completions.create(
+                model="echo/echo", messages=[{"role": "user", "content": "x"}]
+            )
+
+    async def test_unknown_model(self, live_server: LiveServer, engine: AsyncEngine) -> None:
+        user = await live_server.user("sdk@example.com")
+        with pytest.raises(openai.BadRequestError) as caught:
+            await client(live_server, user.api_key).chat.completions.create(
+                model="no-such-model", messages=[{"role": "user", "content": "x"}]
+            )
+        assert caught.value.code == "model_not_found"
+
+    async def test_missing_scope(self, live_server: LiveServer, engine: AsyncEngine) -> None:
+        user = await live_server.user("sdk@example.com", scopes=["models"])
+        with pytest.raises(openai.PermissionDeniedError):
+            await client(live_server, user.api_key).chat.completions.create(
+                model="echo/echo", messages=[{"role": "user", "content": "x"}]
+            )
+
+
+class TestThroughUpstream:
+    async def test_blocking_and_usage_recorded(
+        self, live_server: LiveServer, engine: AsyncEngine, openai_upstream: FakeUpstream
+    ) -> None:
+        user = await live_server.user("sdk@example.com")
+        openai_upstream.reply("from the fake")
+        reply = await client(live_server, user.api_key).chat.completions.create(
+            model="openai/fake-model", messages=[{"role": "user", "content": "hi"}]
+        )
+        assert reply.choices[0].message.content == "from the fake"
+        assert openai_upstream.requests[-1].body["model"] == "fake-model"
+        summary = await _usage_eventually(engine, user.id)
+        assert summary.calls == 1 and summary.by_model[0].provider == "openai"
+
+    async def test_tools_pass_through(
+        self, live_server: LiveServer, engine: AsyncEngine, openai_upstream: FakeUpstream
+    ) -> None:
+        user = await live_server.user("sdk@example.com")
+        openai_upstream.reply(tool_reply("get_weather", {"city": "Paris"}))  # type: ignore[arg-type]
+        tools = [
+            {
+                "type": "function",
+                "function": {
+                    "name": "get_weather",
+                    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+                },
+            }
+        ]
+        reply = await client(live_server, user.api_key).chat.completions.create(
+            model="openai/fake-model",
+            messages=[{"role": "user", "content": "weather?"}],
+            tools=tools,  # type: ignore[arg-type]
+        )
+        call = reply.choices[0].message.tool_calls[0]  # type: ignore[index]
+        assert call.function.name == "get_weather"
+        assert reply.choices[0].finish_reason == "tool_calls"
+        assert openai_upstream.requests[-1].body["tools"][0]["function"]["name"] == "get_weather"
+
+    async def test_upstream_500_is_502(
+        self, live_server: LiveServer, engine: AsyncEngine, openai_upstream: FakeUpstream
+    ) -> None:
+        user = await live_server.user("sdk@example.com")
+        openai_upstream.fail(status=500)
+        with pytest.raises(openai.APIStatusError) as caught:
+            await client(live_server, user.api_key).chat.completions.create(
+                model="openai/fake-model", messages=[{"role": "user", "content": "x"}]
+            )
+        assert caught.value.status_code == 502
+        assert "test" not in str(caught.value.body)  # no upstream key or body reflected
+
+    async def test_upstream_429_passes_retry_after(
+        self, live_server: LiveServer, engine: AsyncEngine, openai_upstream: FakeUpstream
+    ) -> None:
+        user = await live_server.user("sdk@example.com")
+        openai_upstream.fail(status=429, retry_after=7)
+        with pytest.raises(openai.RateLimitError) as caught:
+            await client(live_server, user.api_key).chat.completions.create(
+                model="openai/fake-model", messages=[{"role": "user", "content": "x"}]
+            )
+        assert caught.value.response.headers["retry-after"] == "7"
+
+    async def test_drop_mid_stream_ends_with_error_event(
+        self, live_server: LiveServer, engine: AsyncEngine, openai_upstream: FakeUpstream
+    ) -> None:
+        user = await live_server.user("sdk@example.com")
+        openai_upstream.fail(drop_after=2)
+        stream = await client(live_server, user.api_key).chat.completions.create(
+            model="openai/fake-model",
+            messages=[{"role": "user", "content": "a b c d e f g h"}],
+            stream=True,
+        )
+        with pytest.raises(openai.APIError):
+            async for _ in stream:
+                pass
+
+    async def test_client_disconnect_cancels_upstream(
+        self, live_server: LiveServer, engine: AsyncEngine, openai_upstream: FakeUpstream
+    ) -> None:
+        user = await live_server.user("sdk@example.com")
+        openai_upstream.chunk_delay = 0.2
+        body = {
+            "model": "openai/fake-model",
+            "stream": True,
+            "messages": [{"role": "user", "content": " ".join(["word"] * 50)}],
+        }
+        async with (
+            httpx.AsyncClient(base_url=live_server.url) as http,
+            http.stream(
+                "POST", "/v1/chat/completions", json=body, headers=user.headers
+            ) as response,
+        ):
+            # The first frame (the role) goes out before the upstream is called;
+            # leave once real content shows the upstream stream is under way.
+            async for raw in response.aiter_raw():
+                if b'"content":"word' in raw:
+                    break
+        for _ in range(50):
+            if stream_outcomes(openai_upstream):
+                break
+            await asyncio.sleep(0.1)
+        assert stream_outcomes(openai_upstream) == ["cancelled"]
+
+
+async def _usage_eventually(engine: AsyncEngine, user_id: str):  # type: ignore[no-untyped-def]
+    for _ in range(50):
+        async with session_factory(engine)() as session:
+            summary = await UsageService(session).summary(user_id)
+        if summary.calls:
+            return summary
+        await asyncio.sleep(0.05)
+    return summary
