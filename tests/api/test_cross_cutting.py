@@ -6,6 +6,7 @@ import pytest
 
 from switchboard.api.ratelimit import RateLimiter
 from tests.fixtures.app import Harness
+from tests.fixtures.network import refusing_port
 
 
 class TestRequestId:
@@ -54,7 +55,8 @@ class TestRateLimiter:
         assert (await limiter.hit("2/minute", "other")).allowed
 
     async def test_unreachable_redis_falls_back_to_memory_and_reports_degraded(self) -> None:
-        limiter = RateLimiter("redis://127.0.0.1:1/0")
-        decisions = [await limiter.hit("1/minute", "k") for _ in range(2)]
+        with refusing_port() as port:
+            limiter = RateLimiter(f"redis://127.0.0.1:{port}/0")
+            decisions = [await limiter.hit("1/minute", "k") for _ in range(2)]
         assert [d.allowed for d in decisions] == [True, False]
         assert limiter.degraded

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ from switchboard.core.accounts.principal import Principal
 from switchboard.core.accounts.schemas import UserCreate
 from tests.fixtures.app import TEST_SECRET, User, make_settings
 from tests.fixtures.database import TEST_REDIS_URL
+from tests.fixtures.network import free_port
 from tests.fixtures.upstreams.base import FakeUpstream
 from tests.fixtures.upstreams.fixtures import OPENAI_TEST_KEY
 
@@ -48,12 +48,6 @@ class LiveServer:
         finally:
             await ctx.engine.dispose()
         return User(created.id, created.email, key.key, pair.access_token)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def start_server(data_dir: Path, database_url: str, extra_env: dict[str, str]) -> LiveServer:

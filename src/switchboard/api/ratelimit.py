@@ -55,8 +55,14 @@ class RateLimiter:
         if redis_url:
             # wrap_exceptions: Redis failures arrive as StorageError, so the redis client is
             # only imported when Redis is configured.
+            # Short timeouts: a slow Redis must not hold up requests; the limiter falls
+            # back to this process's own counters instead.
             storage: Storage = RedisStorage(
-                "async+" + redis_url, implementation="redispy", wrap_exceptions=True
+                "async+" + redis_url,
+                implementation="redispy",
+                wrap_exceptions=True,
+                socket_connect_timeout=1.0,
+                socket_timeout=1.0,
             )
             self._shared = SlidingWindowCounterRateLimiter(storage)
         self.degraded = False

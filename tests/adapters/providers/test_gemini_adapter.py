@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 
 import pytest
 
@@ -34,6 +33,7 @@ from switchboard.core.llm import (
     ToolSpec,
 )
 from switchboard.core.providers.ports import ProviderEndpoint
+from tests.fixtures.network import refusing_port
 from tests.fixtures.upstreams.base import FakeUpstream
 from tests.fixtures.upstreams.gemini_fake import PNG, embedding, normalize, stream_log
 
@@ -71,12 +71,6 @@ def ask(text: str = "hello there", **kwargs: object) -> ChatRequest:
 
 async def collect(p: GeminiProvider, request: ChatRequest) -> list[StreamEvent]:
     return [event async for event in p.stream_chat(request)]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class TestListModels:
@@ -333,13 +327,14 @@ class TestFaults:
     async def test_connection_refused_is_unavailable(
         self, gemini_upstream: FakeUpstream, vendor_clients: OutboundClients
     ) -> None:
-        p = provider(gemini_upstream, vendor_clients, base_url=f"http://127.0.0.1:{free_port()}")
-        with pytest.raises(UpstreamUnavailable):
-            await p.chat(ask())
-        with pytest.raises(UpstreamUnavailable):
-            await collect(p, ask())
-        with pytest.raises(UpstreamUnavailable):
-            await p.embed("text-embedding-fake", ["x"])
+        with refusing_port() as port:
+            p = provider(gemini_upstream, vendor_clients, base_url=f"http://127.0.0.1:{port}")
+            with pytest.raises(UpstreamUnavailable):
+                await p.chat(ask())
+            with pytest.raises(UpstreamUnavailable):
+                await collect(p, ask())
+            with pytest.raises(UpstreamUnavailable):
+                await p.embed("text-embedding-fake", ["x"])
 
 
 class TestSecrets:

@@ -13,6 +13,7 @@ from switchboard.adapters.queue.memory import InMemoryJobQueue
 from switchboard.adapters.queue.redis_stream import GROUP, RedisJobQueue
 from switchboard.kit.ids import new_id
 from tests.fixtures.database import available_redis_url
+from tests.fixtures.network import refusing_port
 
 REDIS_URL = available_redis_url()
 needs_redis = pytest.mark.skipif(REDIS_URL is None, reason="no Redis answers")
@@ -194,11 +195,12 @@ class TestRedisStream:
         assert run.at["later"] - sent >= 0.29
 
     async def test_redis_away_is_soft(self) -> None:
-        # Nothing listens on port 1: sends are logged, never raised into the request.
-        queue = RedisJobQueue("redis://127.0.0.1:1/0")
-        await queue.start(None)
-        await queue.enqueue("lost")
-        assert await queue.depth() is None
-        with pytest.raises(ConnectionError):
-            await queue.ping()
-        await queue.stop()
+        # Nothing answers: sends are logged, never raised into the request.
+        with refusing_port() as port:
+            queue = RedisJobQueue(f"redis://127.0.0.1:{port}/0")
+            await queue.start(None)
+            await queue.enqueue("lost")
+            assert await queue.depth() is None
+            with pytest.raises(ConnectionError):
+                await queue.ping()
+            await queue.stop()

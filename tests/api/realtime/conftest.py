@@ -4,7 +4,6 @@ over the realtime helpers (SSE, WebSocket, Socket.IO) and the app's own bus."""
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -33,6 +32,7 @@ from switchboard.core.events.access import OwnershipRegistry, TopicAccess
 from switchboard.core.events.schemas import Event
 from switchboard.kit.ids import new_id
 from tests.fixtures.app import User, make_settings
+from tests.fixtures.network import free_port
 
 T = TypeVar("T")
 CLOSE_NOT_FOUND = 4404
@@ -149,12 +149,6 @@ def build_app(ctx: AppContext, settings: Any, tasks: dict[str, str]) -> tuple[Fa
     register_topic_events(hub)
     app.mount("/socket.io", hub.asgi_app())
     return app, hub
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")

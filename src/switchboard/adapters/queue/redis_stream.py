@@ -114,6 +114,11 @@ class RedisJobQueue(TaskiqJobQueue):
             xread_count=concurrency,
             maxlen=max_length,
             max_connection_pool_size=concurrency + 8,
+            # Never wait forever on a Redis that accepts and then says nothing; the read
+            # timeout stays above the blocking XREADGROUP's one second.
+            socket_connect_timeout=2.0,
+            socket_timeout=10.0,
+            socket_keepalive=True,
         )
         super().__init__(
             broker,
