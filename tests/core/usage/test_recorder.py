@@ -174,9 +174,9 @@ class TestAclose:
 
         assert len(writer.written) == 1
 
-    async def test_write_in_progress_is_not_lost(self) -> None:
+    async def test_write_in_progress_finishes_once_and_is_not_cancelled(self) -> None:
         writer = FakeWriter()
-        writer.hang = asyncio.Event()
+        release = writer.hang = asyncio.Event()
         recorder = UsageRecorder(writer, interval=60, max_batch=3)
         recorder.start()
         entries = [_entry(i) for i in range(3)]
@@ -184,10 +184,14 @@ class TestAclose:
             recorder.record(entry)
         await _eventually(lambda: writer.calls == 1)  # the background write hangs
 
-        writer.hang = None
-        await recorder.aclose()
+        closing = asyncio.create_task(recorder.aclose())
+        await asyncio.sleep(0.05)
+        assert not closing.done()  # waits for the write instead of cancelling it
+        release.set()
+        await closing
 
         assert writer.written == entries
+        assert writer.calls == 1
 
 
 class TestWithTheDatabase:

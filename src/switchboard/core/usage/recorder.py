@@ -56,6 +56,7 @@ class UsageRecorder:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._failures = 0
+        self._closing = False
 
     def record(self, entry: UsageEntry) -> None:
         """Queue `entry`; it is written within one flush interval."""
@@ -78,8 +79,8 @@ class UsageRecorder:
             try:
                 await self._write_batch(batch)
             except asyncio.CancelledError:
-                # `aclose` cancelled the flusher mid-write: the batch was not committed, so
-                # put it back for the final flush instead of losing it.
+                # Cancelled from outside mid-write (the loop is being torn down): keep the
+                # batch for a final flush rather than losing it.
                 self._pending[:0] = batch
                 raise
             except (SQLAlchemyError, OSError):
@@ -96,16 +97,21 @@ class UsageRecorder:
             self._failures = 0
 
     async def aclose(self) -> None:
-        """Stop the flusher and write what is left."""
+        """Stop the flusher once its current write is done, then write what is left.
+
+        The flusher is never cancelled mid-write: a write cancelled while its commit is
+        in flight on the driver's thread may or may not land, and its connection may be
+        left holding the database's write lock.
+        """
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            self._closing = True
+            self._wake.set()
+            await self._task
             self._task = None
         await self.flush()
 
     async def _run(self) -> None:
-        while True:
+        while not self._closing:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self._interval)
             self._wake.clear()
