@@ -29,6 +29,8 @@ log = structlog.get_logger(__name__)
 
 STREAM = "switchboard:jobs"
 GROUP = "switchboard-workers"
+# How long one XREADGROUP waits for messages: also the longest a stop can wait for it.
+READ_BLOCK_SECONDS = 1.0
 
 
 class ReclaimingStreamBroker(RedisStreamBroker):
@@ -41,12 +43,14 @@ class ReclaimingStreamBroker(RedisStreamBroker):
     def __init__(self, url: str, *, reclaim_every: float, **kwargs: Any) -> None:
         super().__init__(url, **kwargs)
         self._reclaim_every = reclaim_every
+        # Set to end `listen` after its current read (see `RedisJobQueue._stop_receiving`).
+        self.stopping = False
 
     async def listen(self) -> AsyncGenerator[AckableMessage, None]:  # type: ignore[override]
         """New messages for this consumer, and idle ones reclaimed from dead consumers."""
         next_reclaim = time.monotonic()
         async with Redis(connection_pool=self.connection_pool) as redis:
-            while True:
+            while not self.stopping:
                 fetched: Any = await redis.xreadgroup(
                     self.consumer_group_name,
                     self.consumer_name,
@@ -109,7 +113,7 @@ class RedisJobQueue(TaskiqJobQueue):
             # any worker) still delivers them.
             consumer_id="0",
             idle_timeout=int(redelivery_seconds * 1000),
-            xread_block=1000,
+            xread_block=int(READ_BLOCK_SECONDS * 1000),
             # Fetch no more than this worker can start: the rest stay for others.
             xread_count=concurrency,
             maxlen=max_length,
@@ -163,13 +167,22 @@ class RedisJobQueue(TaskiqJobQueue):
 
     async def _start_receiving(self) -> None:
         self.broker.is_worker_process = True
+        self._listener().stopping = False
         self._consumer = asyncio.create_task(self._consume(), name="job-consumer")
 
     async def _stop_receiving(self) -> None:
-        if self._consumer is not None:
-            self._consumer.cancel()
-            await asyncio.wait({self._consumer})
-            self._consumer = None
+        consumer, self._consumer = self._consumer, None
+        if consumer is None:
+            return
+        # A cancellation that lands inside the Redis client's read can be swallowed (seen
+        # with redis-py 8 on Python 3.11: the consumer then waited forever and so did
+        # shutdown). The flag ends the loop after its current read anyway, and the wait is
+        # bounded either way.
+        self._listener().stopping = True
+        consumer.cancel()
+        done, _ = await asyncio.wait({consumer}, timeout=READ_BLOCK_SECONDS + 1.0)
+        if not done:
+            log.warning("job_consumer_stuck_at_stop")
 
     async def _consume(self) -> None:
         receiver = Receiver(
@@ -179,7 +192,7 @@ class RedisJobQueue(TaskiqJobQueue):
             ack_type=AcknowledgeType.WHEN_EXECUTED,
         )
         pause = 0.5
-        while True:
+        while not self._listener().stopping:
             try:
                 await self.broker.startup()
                 async for message in self.broker.listen():
@@ -205,9 +218,12 @@ class RedisJobQueue(TaskiqJobQueue):
 
         callback.add_done_callback(done)
 
-    def _redis_pool(self) -> Any:
+    def _listener(self) -> ReclaimingStreamBroker:
         broker: ReclaimingStreamBroker = self.broker  # type: ignore[assignment]
-        return broker.connection_pool
+        return broker
+
+    def _redis_pool(self) -> Any:
+        return self._listener().connection_pool
 
 
 def _text(value: Any) -> str:
