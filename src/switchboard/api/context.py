@@ -4,7 +4,7 @@ core services of one unit of work, handed to faces through dependencies."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Annotated, Any
@@ -219,6 +219,20 @@ async def get_services(
     ctx: Annotated[AppContext, Depends(get_context)],
 ) -> AsyncIterator[Services]:
     """One unit of work per request, committed before the response is sent."""
+    async with ctx.unit_of_work() as uow:
+        yield Services(ctx, uow)
+
+
+@asynccontextmanager
+async def request_services(request: Request) -> AsyncIterator[Services]:
+    """`get_services` without dependency injection, for the gateway's hottest routes.
+
+    FastAPI's dependency solving costs more per request than everything else the
+    gateway's chat route does in this process; a route that opens its unit of work
+    with this gets the same semantics (commit before the response is sent, rollback on
+    error) for a fraction of it.
+    """
+    ctx: AppContext = request.app.state.ctx
     async with ctx.unit_of_work() as uow:
         yield Services(ctx, uow)
 

@@ -7,8 +7,8 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 
-from switchboard.api.auth import PrincipalDep, require_scope
-from switchboard.api.context import Services, ServicesDep
+from switchboard.api.auth import PrincipalDep, require_principal, require_scope
+from switchboard.api.context import Services, ServicesDep, request_services
 from switchboard.api.errors import face_route_class
 from switchboard.api.responses import JSONResponse
 from switchboard.core.accounts.principal import Principal
@@ -24,36 +24,34 @@ def build_router(*, include_models: bool = True) -> APIRouter:
     """The face's routes; `include_models` is off when another face answers `/v1/models`."""
     router = APIRouter(prefix="/v1", tags=["openai"], route_class=face_route_class(render_error))
 
+    # The two gateway routes open their unit of work themselves rather than through
+    # dependencies: they carry most of the gateway's traffic (see `request_services`).
     @router.post("/chat/completions", response_model=None)
-    async def chat_completions(
-        body: schemas.ChatCompletionRequest,
-        request: Request,
-        principal: PrincipalDep,
-        services: ServicesDep,
-    ) -> Response:
+    async def chat_completions(body: schemas.ChatCompletionRequest, request: Request) -> Response:
         """Create a chat completion, blocking or streamed (OpenAI's wire format)."""
-        await _admit(request, services, principal, "chat")
-        core_request = translate.chat_request(body)
-        caller = _caller(principal)
-        if body.stream:
-            _, events = await services.completions.stream(caller, core_request)
-            include_usage = bool(body.stream_options and body.stream_options.include_usage)
-            chunks = translate.completion_chunks(body.model, events, include_usage)
-            return StreamingResponse(chunks, media_type="text/event-stream", headers=STREAM_HEADERS)
-        _, result = await services.completions.complete(caller, core_request)
+        async with request_services(request) as services:
+            principal = await require_principal(request, services)
+            await _admit(request, services, principal, "chat")
+            core_request = translate.chat_request(body)
+            caller = _caller(principal)
+            if body.stream:
+                _, events = await services.completions.stream(caller, core_request)
+                include_usage = bool(body.stream_options and body.stream_options.include_usage)
+                chunks = translate.completion_chunks(body.model, events, include_usage)
+                return StreamingResponse(
+                    chunks, media_type="text/event-stream", headers=STREAM_HEADERS
+                )
+            _, result = await services.completions.complete(caller, core_request)
         return JSONResponse(translate.completion_body(body.model, result))
 
     @router.post("/embeddings", response_model=None)
-    async def embeddings(
-        body: schemas.EmbeddingRequest,
-        request: Request,
-        principal: PrincipalDep,
-        services: ServicesDep,
-    ) -> Response:
+    async def embeddings(body: schemas.EmbeddingRequest, request: Request) -> Response:
         """Create embeddings."""
-        await _admit(request, services, principal, "embeddings")
-        inputs = translate.embedding_inputs(body)
-        _, result = await services.completions.embed(_caller(principal), body.model, inputs)
+        async with request_services(request) as services:
+            principal = await require_principal(request, services)
+            await _admit(request, services, principal, "embeddings")
+            inputs = translate.embedding_inputs(body)
+            _, result = await services.completions.embed(_caller(principal), body.model, inputs)
         return JSONResponse(translate.embedding_body(body.model, result, body.encoding_format))
 
     if include_models:
