@@ -25,24 +25,17 @@ from switchboard.core.llm import (
     ImagePart,
     ImageRequest,
     StreamEnd,
-    StreamEvent,
     TextDelta,
     TextPart,
     ToolCall,
     ToolCallDelta,
-    ToolSpec,
 )
-from switchboard.core.providers.ports import ProviderEndpoint
+from tests.adapters.providers.vendor_kit import WEATHER, chat_request, collect, fake_endpoint
 from tests.fixtures.network import refusing_port
 from tests.fixtures.upstreams.anthropic_fake import stream_log
 from tests.fixtures.upstreams.base import FakeUpstream
 
 KEY = "test-key"
-WEATHER = ToolSpec(
-    name="get_weather",
-    description="Weather for a city",
-    parameters={"type": "object", "properties": {"city": {"type": "string"}}},
-)
 
 
 def provider(
@@ -54,23 +47,12 @@ def provider(
     timeout: float = 5.0,
     trusted: bool = True,
 ) -> AnthropicProvider:
-    endpoint = ProviderEndpoint(
-        kind="anthropic",
-        provider="anthropic",
-        base_url=base_url or upstream.url,
-        api_key=key,
-        trusted=trusted,
-    )
+    endpoint = fake_endpoint("anthropic", upstream, key=key, base_url=base_url, trusted=trusted)
     return AnthropicProvider(endpoint, clients, timeout=timeout, connect_timeout=2.0)
 
 
 def ask(text: str = "hello there", **kwargs: object) -> ChatRequest:
-    messages = [ChatMessage("system", "be brief"), ChatMessage("user", text)]
-    return ChatRequest(model="claude-fake", messages=messages, **kwargs)  # type: ignore[arg-type]
-
-
-async def collect(p: AnthropicProvider, request: ChatRequest) -> list[StreamEvent]:
-    return [event async for event in p.stream_chat(request)]
+    return chat_request("claude-fake", text, **kwargs)
 
 
 class TestListModels:

@@ -25,24 +25,17 @@ from switchboard.core.llm import (
     ImagePart,
     ImageRequest,
     StreamEnd,
-    StreamEvent,
     TextDelta,
     TextPart,
     ToolCall,
     ToolCallDelta,
-    ToolSpec,
 )
-from switchboard.core.providers.ports import ProviderEndpoint
+from tests.adapters.providers.vendor_kit import WEATHER, chat_request, collect, fake_endpoint
 from tests.fixtures.network import refusing_port
 from tests.fixtures.upstreams.base import FakeUpstream
 from tests.fixtures.upstreams.ollama_fake import embedding, stream_log
 
 MODEL = "llama-fake:latest"
-WEATHER = ToolSpec(
-    name="get_weather",
-    description="Weather for a city",
-    parameters={"type": "object", "properties": {"city": {"type": "string"}}},
-)
 
 
 def provider(
@@ -54,23 +47,12 @@ def provider(
     timeout: float = 5.0,
     trusted: bool = True,
 ) -> OllamaProvider:
-    endpoint = ProviderEndpoint(
-        kind="ollama",
-        provider="ollama",
-        base_url=base_url or upstream.url,
-        api_key=key,
-        trusted=trusted,
-    )
+    endpoint = fake_endpoint("ollama", upstream, key=key, base_url=base_url, trusted=trusted)
     return OllamaProvider(endpoint, clients, timeout=timeout, connect_timeout=2.0)
 
 
 def ask(text: str = "hello there", **kwargs: object) -> ChatRequest:
-    messages = [ChatMessage("system", "be brief"), ChatMessage("user", text)]
-    return ChatRequest(model=MODEL, messages=messages, **kwargs)  # type: ignore[arg-type]
-
-
-async def collect(p: OllamaProvider, request: ChatRequest) -> list[StreamEvent]:
-    return [event async for event in p.stream_chat(request)]
+    return chat_request(MODEL, text, **kwargs)
 
 
 class TestListModels:
