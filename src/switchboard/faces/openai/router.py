@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import StreamingResponse
 
 from switchboard.api.auth import PrincipalDep, require_principal, require_scope
 from switchboard.api.context import Services, ServicesDep, request_services
 from switchboard.api.errors import face_route_class
-from switchboard.api.responses import JSONResponse
+from switchboard.api.responses import JSONResponse, StreamingResponse
 from switchboard.core.accounts.principal import Principal
 from switchboard.core.conversations.completions import Caller
 from switchboard.faces.openai import schemas, translate
