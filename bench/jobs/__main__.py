@@ -140,6 +140,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--concurrency", type=int, default=16, help="per worker")
     parser.add_argument("--only", choices=["inproc", "redis", "events"], action="append")
     parser.add_argument("--src", help="measure the switchboard package in this src/ instead")
+    parser.add_argument(
+        "--drain-only",
+        action="store_true",
+        help="Redis: measure only the drain (no latency, no throughput incl. creation)",
+    )
+    parser.add_argument("--drain-jobs", type=int, help="jobs in the drain (default as throughput)")
     args = parser.parse_args(argv)
     if args.src:
         OTHER_SRC.append(str(Path(args.src).resolve()))
@@ -149,6 +155,9 @@ def main(argv: list[str] | None = None) -> None:
     inproc_throughput_jobs = 500 if quick else 2000
     events = 500 if quick else 3000
     only = set(args.only or ["inproc", "redis", "events"])
+    drain_jobs = args.drain_jobs or throughput_jobs
+    if args.drain_only:
+        only = {"redis"}
 
     RUN_DIR.mkdir(parents=True, exist_ok=True)
     for old in RUN_DIR.glob("*.log"):
@@ -165,6 +174,8 @@ def main(argv: list[str] | None = None) -> None:
             "throughput_jobs": throughput_jobs,
             "inproc_throughput_jobs": inproc_throughput_jobs,
             "events": events,
+            "drain_jobs": drain_jobs,
+            "drain_only": args.drain_only,
             "workers": args.workers,
             "concurrency": args.concurrency,
         },
@@ -219,11 +230,11 @@ def main(argv: list[str] | None = None) -> None:
                     *scenario,
                     "redis",
                     "--latency-jobs",
-                    str(latency_jobs),
+                    str(0 if args.drain_only else latency_jobs),
                     "--throughput-jobs",
-                    str(throughput_jobs),
+                    str(0 if args.drain_only else throughput_jobs),
                     "--drain-jobs",
-                    str(throughput_jobs),
+                    str(drain_jobs),
                     "--worker-pids",
                     ",".join(str(proc.pid) for proc in workers),
                 ],
