@@ -42,7 +42,9 @@ def base_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHBOARD_")}
     env.update(
         {
-            "PYTHONPATH": os.pathsep.join([*OTHER_SRC, str(ROOT)]),
+            # This checkout's src/ unless told otherwise: the venv may have another
+            # checkout installed (editable), which would otherwise be what runs.
+            "PYTHONPATH": os.pathsep.join([*(OTHER_SRC or [str(ROOT / "src")]), str(ROOT)]),
             "SWITCHBOARD_SECRET_KEY": SECRET,
             "SWITCHBOARD_LOG_FORMAT": "json",
             "SWITCHBOARD_EXTRA_TASK_MODULES": MODULE,
@@ -165,6 +167,7 @@ def main(argv: list[str] | None = None) -> None:
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     report: dict[str, Any] = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "src": OTHER_SRC[0] if OTHER_SRC else str(ROOT / "src"),
         "quick": quick,
         # Other work on the machine skews every figure: noted at the start and the end.
         "loadavg_start": [round(x, 2) for x in os.getloadavg()],
