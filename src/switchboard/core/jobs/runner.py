@@ -39,7 +39,7 @@ from switchboard.core.events.ports import EventBus, Subscription
 from switchboard.core.events.schemas import task_topic
 from switchboard.core.jobs.context import JobContext, UnitOfWorkFactory
 from switchboard.core.jobs.errors import UnknownJobType
-from switchboard.core.jobs.events import CANCEL_REQUESTED, publish_job_event
+from switchboard.core.jobs.events import CANCEL_REQUESTED, publish_job_events
 from switchboard.core.jobs.leases import Finish, JobLeases, completion, failure
 from switchboard.core.jobs.ports import JobObserver, JobQueue, NullObserver
 from switchboard.core.jobs.registry import JobRegistry, JobType
@@ -131,6 +131,9 @@ class JobRunner:
             self._claim_batch, orphaned=self._claimed_too_late
         )
         self._finishes: Coalescer[Finish, JobRead | None] = Coalescer(self.leases.finish_many)
+        # Job events of the same moment go out in one publish (one round trip on Redis),
+        # in the order they were announced.
+        self._announcements: Coalescer[tuple[JobRead, str], None] = Coalescer(self._announce_batch)
         self._handbacks: set[asyncio.Task[None]] = set()
 
     async def run(self, job_id: str) -> Outcome:
@@ -145,6 +148,14 @@ class JobRunner:
     async def finish(self, item: Finish) -> JobRead | None:
         """Finish one job, in a transaction shared with the other finishes of the moment."""
         return await self._finishes.submit(item)
+
+    async def announce(self, job: JobRead, name: str) -> None:
+        """Publish `job.<name>`, together with the other announcements of the moment."""
+        await self._announcements.submit((job, name))
+
+    async def _announce_batch(self, announcements: list[tuple[JobRead, str]]) -> list[None]:
+        await publish_job_events(self.bus, announcements)
+        return [None] * len(announcements)
 
     async def _claim_batch(self, job_ids: list[str]) -> list[tuple[JobRead, str] | None]:
         # One claim token per batch: a job appears once in a batch (a second delivery of
@@ -455,7 +466,7 @@ class _Execution:
             await self.r.queue.enqueue(self.job.id)
 
     async def announce(self, job: JobRead, name: str) -> None:
-        await publish_job_event(self.r.bus, job, name)
+        await self.r.announce(job, name)
 
     def finished(self, outcome: Outcome) -> Outcome:
         seconds = time.monotonic() - self.started
