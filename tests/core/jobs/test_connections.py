@@ -1,9 +1,11 @@
-"""The runner's statements survive database connections that were dropped while pooled.
+"""The runner's statements and the pooled connections they use.
 
-The engine pings a pooled connection only when it sat idle (`kit.db.ping_when_idle`), not
-at every checkout; these tests kill the pooled connection server-side (PostgreSQL only)
-and check both paths: a ping replaces it, and without a ping the one statement that hits
-it fails as a disconnect and the next one runs on a fresh connection.
+Single statements run in autocommit; the connection must come back to the pool with
+its transactions intact for the next unit of work. And the engine pings a pooled
+connection only when it sat idle (`kit.db.ping_when_idle`), not at every checkout: these
+tests kill the pooled connection server-side (PostgreSQL only) and check both paths: a
+ping replaces it, and without a ping the one statement that hits it fails as a
+disconnect and the next one runs on a fresh connection.
 """
 
 from __future__ import annotations
@@ -22,12 +24,18 @@ from tests.core.jobs.conftest import JobsEnv
 
 
 @pytest.fixture
-async def one_connection(migrated_url: str) -> AsyncIterator[AsyncEngine]:
-    if not migrated_url.startswith("postgresql"):
-        pytest.skip("kills a server-side connection: PostgreSQL only")
+async def single_pool(migrated_url: str) -> AsyncIterator[AsyncEngine]:
+    """An engine whose pool holds one connection, so every unit of work reuses it."""
     engine = create_async_engine(migrated_url, pool_size=1, max_overflow=0)
     yield engine
     await engine.dispose()
+
+
+@pytest.fixture
+async def one_connection(single_pool: AsyncEngine) -> AsyncEngine:
+    if single_pool.dialect.name != "postgresql":
+        pytest.skip("kills a server-side connection: PostgreSQL only")
+    return single_pool
 
 
 def _leases(engine: AsyncEngine) -> JobLeases:
@@ -50,6 +58,29 @@ async def _claim_one(jobs_env: JobsEnv, leases: JobLeases, owner: str) -> bool:
     user = await jobs_env.user()
     job = await jobs_env.create(user, "test.echo", {"value": "x"})
     return job.id in await leases.claim_many([job.id], owner, lease_seconds=30)
+
+
+class Boom(Exception):
+    pass
+
+
+async def test_autocommit_does_not_outlive_the_statement(
+    single_pool: AsyncEngine, jobs_env: JobsEnv
+) -> None:
+    leases = _leases(single_pool)
+    assert await _claim_one(jobs_env, leases, "w/1")
+    user = await jobs_env.user()
+    job = await jobs_env.create(user, "test.echo", {"value": "x"})
+    sessions = session_factory(single_pool)
+    # The same pooled connection, now in a unit of work that fails after a write: the
+    # write must be rolled back with it.
+    with pytest.raises(Boom):
+        async with unit_of_work(sessions) as uow:
+            await uow.session.execute(
+                text("UPDATE jobs SET error = 'written' WHERE id = :id"), {"id": job.id}
+            )
+            raise Boom
+    assert (await jobs_env.row(job.id)).error is None
 
 
 async def test_an_idle_connection_is_pinged_and_replaced(
