@@ -42,7 +42,9 @@ def base_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHBOARD_")}
     env.update(
         {
-            "PYTHONPATH": os.pathsep.join([*OTHER_SRC, str(ROOT)]),
+            # This checkout's src/ unless told otherwise: the venv may have another
+            # checkout installed (editable), which would otherwise be what runs.
+            "PYTHONPATH": os.pathsep.join([*(OTHER_SRC or [str(ROOT / "src")]), str(ROOT)]),
             "SWITCHBOARD_SECRET_KEY": SECRET,
             "SWITCHBOARD_LOG_FORMAT": "json",
             "SWITCHBOARD_EXTRA_TASK_MODULES": MODULE,
@@ -140,6 +142,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--concurrency", type=int, default=16, help="per worker")
     parser.add_argument("--only", choices=["inproc", "redis", "events"], action="append")
     parser.add_argument("--src", help="measure the switchboard package in this src/ instead")
+    parser.add_argument(
+        "--drain-only",
+        action="store_true",
+        help="Redis: measure only the drain (no latency, no throughput incl. creation)",
+    )
+    parser.add_argument("--drain-jobs", type=int, help="jobs in the drain (default as throughput)")
     args = parser.parse_args(argv)
     if args.src:
         OTHER_SRC.append(str(Path(args.src).resolve()))
@@ -149,6 +157,9 @@ def main(argv: list[str] | None = None) -> None:
     inproc_throughput_jobs = 500 if quick else 2000
     events = 500 if quick else 3000
     only = set(args.only or ["inproc", "redis", "events"])
+    drain_jobs = args.drain_jobs or throughput_jobs
+    if args.drain_only:
+        only = {"redis"}
 
     RUN_DIR.mkdir(parents=True, exist_ok=True)
     for old in RUN_DIR.glob("*.log"):
@@ -156,6 +167,7 @@ def main(argv: list[str] | None = None) -> None:
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     report: dict[str, Any] = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "src": OTHER_SRC[0] if OTHER_SRC else str(ROOT / "src"),
         "quick": quick,
         # Other work on the machine skews every figure: noted at the start and the end.
         "loadavg_start": [round(x, 2) for x in os.getloadavg()],
@@ -165,6 +177,8 @@ def main(argv: list[str] | None = None) -> None:
             "throughput_jobs": throughput_jobs,
             "inproc_throughput_jobs": inproc_throughput_jobs,
             "events": events,
+            "drain_jobs": drain_jobs,
+            "drain_only": args.drain_only,
             "workers": args.workers,
             "concurrency": args.concurrency,
         },
@@ -219,11 +233,11 @@ def main(argv: list[str] | None = None) -> None:
                     *scenario,
                     "redis",
                     "--latency-jobs",
-                    str(latency_jobs),
+                    str(0 if args.drain_only else latency_jobs),
                     "--throughput-jobs",
-                    str(throughput_jobs),
+                    str(0 if args.drain_only else throughput_jobs),
                     "--drain-jobs",
-                    str(throughput_jobs),
+                    str(drain_jobs),
                     "--worker-pids",
                     ",".join(str(proc.pid) for proc in workers),
                 ],

@@ -36,9 +36,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         user_id = await measure.make_user(ctx)
         # Warm-up: connections, caches, the workers' first claims.
         await measure.latency(ctx, user_id, 10, args.gap)
-        result: dict[str, Any] = {
-            "latency": await measure.latency(ctx, user_id, args.latency_jobs, args.gap),
-        }
+        result: dict[str, Any] = {}
+        if args.latency_jobs:
+            result["latency"] = await measure.latency(ctx, user_id, args.latency_jobs, args.gap)
         if args.drain_jobs and args.worker_pids:
             pids = [int(p) for p in args.worker_pids.split(",")]
             result["drain"] = await measure.drain(ctx, user_id, args.drain_jobs, args.batch, pids)

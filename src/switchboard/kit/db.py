@@ -7,12 +7,14 @@ publish) only when that commit succeeded. Services receive the session and never
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, MetaData, String, TypeDecorator, event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -21,11 +23,15 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
 from switchboard.kit.clock import as_utc
 
 AfterCommit = Callable[[], Awaitable[None]]
+
+# A pooled connection that sat idle longer than this is pinged before it is handed out.
+PING_AFTER_IDLE_SECONDS = 1.0
+_CHECKED_IN_AT = "switchboard_checked_in_at"
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -84,7 +90,45 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    engine = create_async_engine(url, echo=echo, pool_size=10, max_overflow=20)
+    ping_when_idle(engine, PING_AFTER_IDLE_SECONDS)
+    return engine
+
+
+def ping_when_idle(engine: AsyncEngine, idle_seconds: float) -> None:
+    """Ping a pooled connection at checkout only when it sat idle for `idle_seconds`.
+
+    SQLAlchemy's `pool_pre_ping` pings at every checkout, which on asyncpg is three
+    round trips (BEGIN, a query, ROLLBACK) before each transaction: on a busy process it
+    cost more than the work. A connection returned a moment ago was alive a moment ago;
+    the ones that sat idle (a restarted or failed-over server, an idle timeout, a
+    firewall) are still checked. A connection that died within the last `idle_seconds`
+    fails its statement as a disconnect, which invalidates the whole pool, so the next
+    checkout connects afresh. A failed ping invalidates the pool too and hands out a
+    new connection, as the pre-ping did.
+    """
+    pool = engine.sync_engine.pool
+    dialect = engine.sync_engine.dialect
+
+    def checkin(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info[_CHECKED_IN_AT] = time.monotonic()
+
+    def checkout(
+        dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: PoolProxiedConnection
+    ) -> None:
+        # A fresh connection (its record's info is cleared on reconnect) needs no ping.
+        returned = record.info.pop(_CHECKED_IN_AT, None)
+        if returned is None or time.monotonic() - returned < idle_seconds:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as err:
+            if dialect.is_disconnect(err, dbapi_connection, None):
+                raise sa_exc.InvalidatePoolError() from err
+            raise
+
+    event.listen(pool, "checkin", checkin)
+    event.listen(pool, "checkout", checkout)
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -65,6 +65,40 @@ class TestDelivery:
             await bus.subscribe([])
 
 
+class TestPublishMany:
+    async def test_events_arrive_in_order_on_their_topics(self, bus: Bus) -> None:
+        sub = await bus.subscribe(["user:a", "task:t"])
+        other = await bus.subscribe(["user:b"])
+        sent = [
+            Event(topic="task:t", type="job.started", data={"n": 0}),
+            Event(topic="user:a", type="job.started", data={"n": 1}),
+            Event(topic="user:b", type="elsewhere"),
+            Event(topic="task:t", type="job.completed", data={"n": 2}),
+            Event(topic="user:a", type="job.completed", data={"n": 3}),
+        ]
+        await bus.publish_many(sent)
+        got = [await next_event(sub) for _ in range(4)]
+        assert [(e.topic, e.type, e.data, e.id) for e in got] == [
+            (e.topic, e.type, e.data, e.id) for e in sent if e.topic != "user:b"
+        ]
+        assert (await next_event(other)).type == "elsewhere"
+        await settle(bus)
+        assert len(sub) == 0  # type: ignore[arg-type]
+        await sub.close()
+        await other.close()
+
+    async def test_nothing_is_sent_when_one_topic_is_bad(self, bus: Bus) -> None:
+        sub = await bus.subscribe(["user:a"])
+        with pytest.raises(Invalid):
+            await bus.publish_many([Event(topic="user:a", type="x"), Event(topic="nope", type="y")])
+        await bus.publish(Event(topic="user:a", type="after"))
+        assert (await next_event(sub)).type == "after"
+        await sub.close()
+
+    async def test_an_empty_batch_is_fine(self, bus: Bus) -> None:
+        await bus.publish_many([])
+
+
 class TestSlowSubscriber:
     async def test_oldest_events_dropped_behind_one_gap_marker(self, bus: Bus) -> None:
         sub = await bus.subscribe(["user:a"], max_queue=5)

@@ -55,6 +55,19 @@ class TestAcrossReplicas:
             assert (await asyncio.wait_for(anext(sub), 2)).data["n"] == n
         await sub.close()
 
+    async def test_a_batch_published_on_one_replica_arrives_on_another(
+        self, redis_buses: MakeBus
+    ) -> None:
+        one, two = redis_buses(), redis_buses()
+        sub = await two.subscribe(["task:b1", "user:b1"])
+        await one.publish_many(
+            [Event(topic=t, type="n", data={"n": n}) for n in range(50) for t in sub.topics]
+        )
+        got = [await asyncio.wait_for(anext(sub), 2) for _ in range(100)]
+        for topic in sub.topics:
+            assert [e.data["n"] for e in got if e.topic == topic] == list(range(50))
+        await sub.close()
+
     async def test_one_channel_per_topic_per_process_refcounted(self, redis_buses: MakeBus) -> None:
         bus = redis_buses()
         channel = PREFIX + "user:rc"
@@ -74,6 +87,8 @@ class TestRedisGone:
             with pytest.raises(BusUnavailable) as caught:
                 await bus.publish(Event(topic="user:a", type="x"))
             assert isinstance(caught.value, UpstreamUnavailable)
+            with pytest.raises(BusUnavailable):
+                await bus.publish_many([Event(topic="user:a", type="x")] * 2)
             with pytest.raises(BusUnavailable):
                 await bus.subscribe(["user:a"])
             assert bus.subscriber_count == 0

@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import pytest
 from redis.asyncio import Redis
 
 from switchboard.adapters.queue.memory import InMemoryJobQueue
-from switchboard.adapters.queue.redis_stream import GROUP, RedisJobQueue
+from switchboard.adapters.queue.redis_stream import GROUP, ReclaimingStreamBroker, RedisJobQueue
 from switchboard.kit.ids import new_id
 from tests.fixtures.database import available_redis_url
 from tests.fixtures.network import refusing_port
@@ -155,6 +156,33 @@ class TestRedisStream:
             while await unacked() and time.monotonic() < deadline:
                 await asyncio.sleep(0.02)
             assert await unacked() == 0
+
+    async def test_a_burst_is_acknowledged_in_batches(
+        self, redis_queues: Callable[..., RedisJobQueue], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        producer = redis_queues()
+        consumer = redis_queues(concurrency=8)
+        await producer.start(None)
+        for n in range(20):
+            await producer.enqueue(f"burst-{n}")
+        broker: ReclaimingStreamBroker = consumer.broker  # type: ignore[assignment]
+        batches: list[int] = []
+        ack_batch = broker._ack_batch
+
+        async def counting(message_ids: list[Any]) -> list[None]:
+            batches.append(len(message_ids))
+            return await ack_batch(message_ids)
+
+        monkeypatch.setattr(broker._acks, "_flush", counting)
+        run = Recorder()
+        await consumer.start(run)
+        await eventually(lambda: len(run.ids) == 20 and sum(batches) == 20)
+        assert sorted(run.ids) == sorted(f"burst-{n}" for n in range(20))
+        assert len(batches) < 20  # a stream read's deliveries share one XACK
+        assert REDIS_URL is not None
+        async with Redis.from_url(REDIS_URL) as redis:
+            info = await redis.xpending(producer._stream, GROUP)
+            assert int(info["pending"]) == 0
 
     async def test_sent_before_any_worker_is_still_delivered(
         self, redis_queues: Callable[..., RedisJobQueue]

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 
 from structlog.testing import capture_logs
 
-from switchboard.core.events.schemas import task_topic
+from switchboard.adapters.bus.memory import MemoryBus
+from switchboard.core.events.errors import BusUnavailable
+from switchboard.core.events.schemas import Event, task_topic, user_topic
 from switchboard.core.jobs.runner import (
     INTERNAL_ERROR_MESSAGE,
     JobRunner,
@@ -218,3 +221,61 @@ class TestProgress:
         # The first report, then nothing until the final one.
         assert len([e for e in events if e.type == "job.progress"]) == 2
         pump.cancel()
+
+
+class CountingBus(MemoryBus):
+    """The memory bus, counting how its events were handed over."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.singles = 0
+        self.batches: list[int] = []
+
+    async def publish(self, event: Event) -> None:
+        self.singles += 1
+        await super().publish(event)
+
+    async def publish_many(self, events: Sequence[Event]) -> None:
+        self.batches.append(len(events))
+        await super().publish_many(events)
+
+
+class TestBatches:
+    async def test_a_burst_is_claimed_finished_and_announced_in_batches(
+        self, jobs_env: JobsEnv
+    ) -> None:
+        bus = CountingBus()
+        runner = JobRunner(jobs_env.units, jobs_env.registry, jobs_env.queue, bus)
+        owner = await jobs_env.user()
+        jobs = [await jobs_env.create(owner, "test.echo", {"value": str(n)}) for n in range(10)]
+        by_task = {job.id: await collect(bus, task_topic(job.id)) for job in jobs}
+        user_events, user_pump = await collect(bus, user_topic(owner))
+        outcomes = await asyncio.gather(*(runner.run(job.id) for job in jobs))
+        assert set(outcomes) == {Outcome.COMPLETED}
+        for n, job in enumerate(jobs):
+            row = await jobs_env.row(job.id)
+            assert row.result == {"echo": str(n), "attempt": 1}
+        for job_id, (events, _) in by_task.items():
+            await eventually(lambda e=events: len(e) == 2)  # type: ignore[misc]
+            assert [e.type for e in events] == ["job.started", "job.completed"]
+            assert events[-1].data["id"] == job_id and events[-1].data["result"] is not None
+        await eventually(lambda: len(user_events) == 20)
+        # Every job's events went out in batches: 40 events in far fewer publishes.
+        assert bus.singles == 0 and sum(bus.batches) == 40 and len(bus.batches) < 10
+        for _, pump in by_task.values():
+            pump.cancel()
+        user_pump.cancel()
+        await bus.aclose()
+
+    async def test_a_bus_that_is_down_fails_no_job(self, jobs_env: JobsEnv) -> None:
+        class DownBus(MemoryBus):
+            async def publish_many(self, events: Sequence[Event]) -> None:
+                raise BusUnavailable("The event bus is unavailable")
+
+        runner = JobRunner(jobs_env.units, jobs_env.registry, jobs_env.queue, DownBus())
+        owner = await jobs_env.user()
+        job = await jobs_env.create(owner, "test.echo", {"value": "x"})
+        with capture_logs() as logs:
+            assert await runner.run(job.id) == Outcome.COMPLETED
+        unpublished = [e["event"] for e in logs if e["event"] == "job_event_not_published"]
+        assert len(unpublished) == 2  # started and completed

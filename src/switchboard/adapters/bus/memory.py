@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from switchboard.adapters.bus.codec import copy_event
 from switchboard.adapters.bus.local import BoundedSubscription, LocalFanout, checked_topics
 from switchboard.core.events.schemas import Event, parse_topic
@@ -22,6 +24,15 @@ class MemoryBus:
         # The copy gives subscribers exactly what the Redis bus would, so code that works
         # here works when scaled out (and a non-JSON payload fails here too).
         self._fanout.deliver(copy_event(event))
+
+    async def publish_many(self, events: Sequence[Event]) -> None:
+        """`publish` each event, in order."""
+        for event in events:
+            parse_topic(event.topic)
+        if self._closed:
+            return
+        for event in events:
+            self._fanout.deliver(copy_event(event))
 
     async def subscribe(self, topics: list[str], *, max_queue: int = 1000) -> BoundedSubscription:
         """A bounded subscription to `topics`, live at once."""

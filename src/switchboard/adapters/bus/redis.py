@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+from collections.abc import Sequence
 from typing import Any
 
 import structlog
@@ -92,6 +93,23 @@ class RedisBus:
         payload = encode_event(event)
         try:
             await self._client.publish(self._channel(event.topic), payload)
+        except (RedisError, OSError) as exc:
+            log.warning("event_bus_publish_failed", error=type(exc).__name__)
+            raise BusUnavailable("The event bus is unavailable") from exc
+
+    async def publish_many(self, events: Sequence[Event]) -> None:
+        """Publish `events` in order, pipelined: one round trip to Redis for all."""
+        if not events:
+            return
+        payloads = []
+        for event in events:
+            parse_topic(event.topic)
+            payloads.append((self._channel(event.topic), encode_event(event)))
+        try:
+            async with self._client.pipeline(transaction=False) as pipe:
+                for channel, payload in payloads:
+                    pipe.publish(channel, payload)
+                await pipe.execute()
         except (RedisError, OSError) as exc:
             log.warning("event_bus_publish_failed", error=type(exc).__name__)
             raise BusUnavailable("The event bus is unavailable") from exc

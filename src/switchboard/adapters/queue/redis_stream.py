@@ -4,7 +4,8 @@ A message is acknowledged only once its job has finished (or was found not to ne
 running), so a worker killed mid-job leaves it pending in the group, and another
 worker claims it once it has been idle for the redelivery timeout (XAUTOCLAIM). The
 job row's lease decides whether the claimer may run it; the sweeper's reaper covers
-the rest.
+the rest. The acknowledgements of the same moment (a stream read's worth of jobs
+finishing together) go out as one XACK.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from taskiq.receiver import Receiver
 from taskiq_redis import RedisStreamBroker
 
 from switchboard.adapters.queue.base import TaskiqJobQueue
+from switchboard.core.jobs.batching import Coalescer
 
 log = structlog.get_logger(__name__)
 
@@ -45,6 +47,8 @@ class ReclaimingStreamBroker(RedisStreamBroker):
         self._reclaim_every = reclaim_every
         # Set to end `listen` after its current read (see `RedisJobQueue._stop_receiving`).
         self.stopping = False
+        # The acknowledgements of the same moment go out as one XACK.
+        self._acks: Coalescer[Any, None] = Coalescer(self._ack_batch)
 
     async def listen(self) -> AsyncGenerator[AckableMessage, None]:  # type: ignore[override]
         """New messages for this consumer, and idle ones reclaimed from dead consumers."""
@@ -82,10 +86,15 @@ class ReclaimingStreamBroker(RedisStreamBroker):
                 yield self._ackable(message_id, fields)
 
     def _ackable(self, message_id: Any, fields: Any) -> AckableMessage:
-        return AckableMessage(
-            data=fields[b"data"],
-            ack=self._ack_generator(id=message_id, queue_name=self.queue_name),
-        )
+        async def ack() -> None:
+            await self._acks.submit(message_id)
+
+        return AckableMessage(data=fields[b"data"], ack=ack)
+
+    async def _ack_batch(self, message_ids: list[Any]) -> list[None]:
+        async with Redis(connection_pool=self.connection_pool) as redis:
+            await redis.xack(self.queue_name, self.consumer_group_name, *message_ids)
+        return [None] * len(message_ids)
 
 
 class RedisJobQueue(TaskiqJobQueue):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Protocol
 
 from switchboard.core.events.schemas import Event
@@ -33,6 +33,14 @@ class EventBus(Protocol):
         """Deliver `event` to every current subscriber of `event.topic`, on every replica.
 
         Raises `BusUnavailable` when the transport is down (nothing was delivered).
+        """
+        ...
+
+    async def publish_many(self, events: Sequence[Event]) -> None:
+        """`publish` each of `events`, in order, in one go (one round trip on Redis).
+
+        Raises `BusUnavailable` when the transport is down (then none, or only some, of
+        the events were delivered); an invalid topic raises before anything is sent.
         """
         ...
 

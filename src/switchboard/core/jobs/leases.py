@@ -4,16 +4,23 @@ Every write here is one conditional UPDATE, so that two processes racing for the
 job (a redelivered message, two sweepers, a worker that lost its lease) never both win:
 the row is the truth and the condition is the lock. The statements use RETURNING, which
 SQLite (3.35+) and PostgreSQL both support.
+
+They are Core statements on the `jobs` table returning the columns a `JobRead` needs,
+not ORM updates returning entities: the runner issues them for every job, and loading
+ORM rows it never keeps cost more than the statements' round trips.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, Table, and_, case, func, literal, or_, select, update
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.core.jobs.context import UnitOfWorkFactory
 from switchboard.core.jobs.schedule import next_run
@@ -23,6 +30,10 @@ from switchboard.models import Job, JobSchedule
 
 RUNNING = JobStatus.RUNNING.value
 PENDING = JobStatus.PENDING.value
+
+JOBS = cast(Table, Job.__table__)
+# What every write returns: the columns of a `JobRead`.
+READ_COLUMNS = tuple(JOBS.c[name] for name in JobRead.model_fields)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +92,19 @@ class JobLeases:
     def __init__(self, units: UnitOfWorkFactory) -> None:
         self._units = units
 
+    @asynccontextmanager
+    async def _statement(self) -> AsyncIterator[AsyncSession]:
+        """A session for one statement that commits by itself (autocommit).
+
+        Each write here is a single conditional UPDATE, atomic on its own, so it needs
+        no transaction around it: no BEGIN and no COMMIT, one round trip instead of
+        three. (The isolation level goes back to the default when the connection
+        returns to the pool.)
+        """
+        async with self._units() as uow:
+            await uow.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+            yield uow.session
+
     # -- one job's life ------------------------------------------------------------------
     async def claim(self, job_id: str, owner: str, lease_seconds: float) -> JobRead | None:
         """Take the job for `owner` if it may run now; None when someone else has it.
@@ -100,44 +124,43 @@ class JobLeases:
         now = utcnow()
         claimable = or_(
             and_(
-                Job.status == PENDING,
-                Job.cancel_requested.is_(False),
-                or_(Job.run_at.is_(None), Job.run_at <= now),
+                JOBS.c.status == PENDING,
+                JOBS.c.cancel_requested.is_(False),
+                or_(JOBS.c.run_at.is_(None), JOBS.c.run_at <= now),
             ),
             and_(
-                Job.status == RUNNING,
-                Job.lease_expires_at < now,
-                Job.cancel_requested.is_(False),
-                Job.attempts < Job.max_attempts,
+                JOBS.c.status == RUNNING,
+                JOBS.c.lease_expires_at < now,
+                JOBS.c.cancel_requested.is_(False),
+                JOBS.c.attempts < JOBS.c.max_attempts,
             ),
         )
-        async with self._units() as uow:
-            rows = await uow.session.scalars(
-                update(Job)
-                .where(Job.id.in_(list(job_ids)), claimable)
+        async with self._statement() as session:
+            result = await session.execute(
+                update(JOBS)
+                .where(JOBS.c.id.in_(list(job_ids)), claimable)
                 .values(
                     status=RUNNING,
-                    attempts=Job.attempts + 1,
+                    attempts=JOBS.c.attempts + 1,
                     lease_owner=owner,
                     lease_expires_at=now + timedelta(seconds=lease_seconds),
                     started_at=now,
                     finished_at=None,
                 )
-                .returning(Job)
-                .execution_options(synchronize_session=False)
+                .returning(*READ_COLUMNS)
             )
-            return {row.id: JobRead.model_validate(row) for row in rows}
+            jobs = [_read(row) for row in result.mappings()]
+        return {job.id: job for job in jobs}
 
     async def renew(self, job_id: str, owner: str, lease_seconds: float) -> LeaseState | None:
         """Extend the lease; None when the job is no longer ours to run."""
         expires = utcnow() + timedelta(seconds=lease_seconds)
-        async with self._units() as uow:
-            flag = await uow.session.scalar(
-                update(Job)
+        async with self._statement() as session:
+            flag = await session.scalar(
+                update(JOBS)
                 .where(self._held(job_id, owner))
                 .values(lease_expires_at=expires)
-                .returning(Job.cancel_requested)
-                .execution_options(synchronize_session=False)
+                .returning(JOBS.c.cancel_requested)
             )
         return None if flag is None else LeaseState(cancel_requested=bool(flag))
 
@@ -164,27 +187,21 @@ class JobLeases:
         return (await self.finish_many([Finish(job_id, owner, JobStatus.CANCELLED)]))[0]
 
     async def finish_many(self, items: Sequence[Finish]) -> list[JobRead | None]:
-        """Several finishes in one transaction, each its own conditional UPDATE (only
-        while the job is still ours); None for each job that stopped being ours."""
-        now = utcnow()
-        finished: list[JobRead | None] = []
-        async with self._units() as uow:
-            for item in items:
-                row = await uow.session.scalar(
-                    update(Job)
-                    .where(self._held(item.job_id, item.owner))
-                    .values(
-                        status=item.status.value,
-                        finished_at=now,
-                        lease_owner=None,
-                        lease_expires_at=None,
-                        **item.values,
-                    )
-                    .returning(Job)
-                    .execution_options(synchronize_session=False)
-                )
-                finished.append(JobRead.model_validate(row) if row is not None else None)
-        return finished
+        """Several finishes in one conditional UPDATE (each row only while the job is
+        still ours, under the claim named in its item); None for each job that stopped
+        being ours. A job named twice is finished by the first item that holds it (in
+        a second statement: each finish stands alone, none needs another's)."""
+        finished: dict[int, JobRead] = {}
+        async with self._statement() as session:
+            for rounds in _rounds(items):
+                statement = _finish_statement([items[i] for i in rounds], utcnow())
+                result = await session.execute(statement)
+                by_id = {job.id: job for job in map(_read, result.mappings())}
+                for i in rounds:
+                    job = by_id.get(items[i].job_id)
+                    if job is not None:
+                        finished[i] = job
+        return [finished.get(i) for i in range(len(items))]
 
     async def retry_later(
         self, job_id: str, owner: str, run_at: datetime, message: str, code: str
@@ -206,7 +223,7 @@ class JobLeases:
         return await self._update_one(
             self._held(job_id, owner),
             status=PENDING,
-            attempts=Job.attempts - 1,
+            attempts=JOBS.c.attempts - 1,
             lease_owner=None,
             lease_expires_at=None,
             started_at=None,
@@ -221,23 +238,22 @@ class JobLeases:
         async with self._units() as uow:
             ids = list(
                 await uow.session.scalars(
-                    select(Job.id)
+                    select(JOBS.c.id)
                     .where(
-                        Job.status == PENDING,
-                        Job.cancel_requested.is_(False),
-                        Job.updated_at <= cutoff,
-                        or_(Job.run_at.is_(None), Job.run_at <= cutoff),
+                        JOBS.c.status == PENDING,
+                        JOBS.c.cancel_requested.is_(False),
+                        JOBS.c.updated_at <= cutoff,
+                        or_(JOBS.c.run_at.is_(None), JOBS.c.run_at <= cutoff),
                     )
-                    .order_by(Job.updated_at)
+                    .order_by(JOBS.c.updated_at)
                     .limit(limit)
                 )
             )
             if ids:
                 await uow.session.execute(
-                    update(Job)
-                    .where(Job.id.in_(ids), Job.status == PENDING)
+                    update(JOBS)
+                    .where(JOBS.c.id.in_(ids), JOBS.c.status == PENDING)
                     .values(updated_at=now)
-                    .execution_options(synchronize_session=False)
                 )
         return ids
 
@@ -245,9 +261,9 @@ class JobLeases:
         """Every pending job (start-up recovery), with the moment it is due."""
         async with self._units() as uow:
             rows = await uow.session.execute(
-                select(Job.id, Job.run_at)
-                .where(Job.status == PENDING, Job.cancel_requested.is_(False))
-                .order_by(Job.created_at)
+                select(JOBS.c.id, JOBS.c.run_at)
+                .where(JOBS.c.status == PENDING, JOBS.c.cancel_requested.is_(False))
+                .order_by(JOBS.c.created_at)
                 .limit(limit)
             )
             return [(row[0], row[1]) for row in rows]
@@ -259,8 +275,8 @@ class JobLeases:
         async with self._units() as uow:
             ids = list(
                 await uow.session.scalars(
-                    select(Job.id)
-                    .where(Job.status == RUNNING, Job.lease_expires_at < now)
+                    select(JOBS.c.id)
+                    .where(JOBS.c.status == RUNNING, JOBS.c.lease_expires_at < now)
                     .limit(limit)
                 )
             )
@@ -274,7 +290,9 @@ class JobLeases:
     async def count_by_status(self) -> dict[str, int]:
         """How many jobs are in each status."""
         async with self._units() as uow:
-            rows = await uow.session.execute(select(Job.status, func.count()).group_by(Job.status))
+            rows = await uow.session.execute(
+                select(JOBS.c.status, func.count()).group_by(JOBS.c.status)
+            )
             return {str(status): int(count) for status, count in rows}
 
     # -- schedules -----------------------------------------------------------------------
@@ -338,13 +356,13 @@ class JobLeases:
     # -- internals -----------------------------------------------------------------------
     @staticmethod
     def _held(job_id: str, owner: str) -> ColumnElement[bool]:
-        return and_(Job.id == job_id, Job.status == RUNNING, Job.lease_owner == owner)
+        return and_(JOBS.c.id == job_id, JOBS.c.status == RUNNING, JOBS.c.lease_owner == owner)
 
     async def _reap_one(self, job_id: str, now: datetime) -> Reaped | None:
-        lapsed = and_(Job.id == job_id, Job.status == RUNNING, Job.lease_expires_at < now)
+        lapsed = and_(JOBS.c.id == job_id, JOBS.c.status == RUNNING, JOBS.c.lease_expires_at < now)
         cleared: dict[str, Any] = {"lease_owner": None, "lease_expires_at": None}
         job = await self._update_one(
-            and_(lapsed, Job.cancel_requested.is_(True)),
+            and_(lapsed, JOBS.c.cancel_requested.is_(True)),
             status=JobStatus.CANCELLED.value,
             finished_at=now,
             **cleared,
@@ -352,7 +370,7 @@ class JobLeases:
         if job is not None:
             return Reaped(job, requeued=False)
         job = await self._update_one(
-            and_(lapsed, Job.attempts >= Job.max_attempts),
+            and_(lapsed, JOBS.c.attempts >= JOBS.c.max_attempts),
             status=JobStatus.FAILED.value,
             finished_at=now,
             error="The worker running this job stopped before it finished",
@@ -365,12 +383,80 @@ class JobLeases:
         return Reaped(job, requeued=True) if job is not None else None
 
     async def _update_one(self, where: ColumnElement[bool], **values: Any) -> JobRead | None:
-        async with self._units() as uow:
-            row = await uow.session.scalar(
-                update(Job)
-                .where(where)
-                .values(**values)
-                .returning(Job)
-                .execution_options(synchronize_session=False)
+        async with self._statement() as session:
+            result = await session.execute(
+                update(JOBS).where(where).values(**values).returning(*READ_COLUMNS)
             )
-            return JobRead.model_validate(row) if row is not None else None
+            row = result.mappings().first()
+        return _read(row) if row is not None else None
+
+
+def _read(row: RowMapping) -> JobRead:
+    return JobRead.model_validate(dict(row))
+
+
+def _rounds(items: Sequence[Finish]) -> list[list[int]]:
+    """Positions of `items` split so that no job appears twice in one statement (a job
+    is named twice only when a lapsed lease let this process claim it again)."""
+    rounds: list[list[int]] = []
+    seen: list[set[str]] = []
+    for i, item in enumerate(items):
+        for n, ids in enumerate(seen):
+            if item.job_id not in ids:
+                ids.add(item.job_id)
+                rounds[n].append(i)
+                break
+        else:
+            seen.append({item.job_id})
+            rounds.append([i])
+    return rounds
+
+
+def _finish_statement(items: Sequence[Finish], now: datetime) -> Any:
+    """One UPDATE finishing every item (each job once): a column that all items set
+    alike is set plainly, one that differs is a CASE on the job's id, and so is the
+    claim each row must still be under."""
+    ids = [item.job_id for item in items]
+    owners = {item.job_id: item.owner for item in items}
+    rows: list[dict[str, Any]] = [{"status": item.status.value, **item.values} for item in items]
+    names = list(dict.fromkeys(name for row in rows for name in row))
+    values: dict[str, Any] = {
+        "finished_at": now,
+        "lease_owner": None,
+        "lease_expires_at": None,
+    }
+    for name in names:
+        column = JOBS.c[name]
+        given = [row.get(name, _KEEP) for row in rows]
+        first = given[0]
+        if first is not _KEEP and all(_same(value, first) for value in given):
+            values[name] = first
+            continue
+        values[name] = case(
+            {
+                job_id: literal(value, column.type)
+                for job_id, value in zip(ids, given, strict=True)
+                if value is not _KEEP
+            },
+            value=JOBS.c.id,
+            else_=column,
+        )
+    distinct_owners = set(owners.values())
+    held_by: ColumnElement[bool]
+    if len(distinct_owners) == 1:
+        held_by = JOBS.c.lease_owner == distinct_owners.pop()
+    else:
+        held_by = JOBS.c.lease_owner == case(owners, value=JOBS.c.id)
+    return (
+        update(JOBS)
+        .where(JOBS.c.id.in_(ids), JOBS.c.status == RUNNING, held_by)
+        .values(**values)
+        .returning(*READ_COLUMNS)
+    )
+
+
+_KEEP: Any = object()
+
+
+def _same(value: Any, first: Any) -> bool:
+    return value is not _KEEP and type(value) is type(first) and value == first

@@ -24,11 +24,10 @@ import os
 import random
 import socket
 import time
-from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 import structlog
 from pydantic import BaseModel, ValidationError
@@ -37,9 +36,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from switchboard.core.errors import RETRYABLE_KINDS, SwitchboardError
 from switchboard.core.events.ports import EventBus, Subscription
 from switchboard.core.events.schemas import task_topic
+from switchboard.core.jobs.batching import Coalescer
 from switchboard.core.jobs.context import JobContext, UnitOfWorkFactory
 from switchboard.core.jobs.errors import UnknownJobType
-from switchboard.core.jobs.events import CANCEL_REQUESTED, publish_job_event
+from switchboard.core.jobs.events import CANCEL_REQUESTED, publish_job_events
 from switchboard.core.jobs.leases import Finish, JobLeases, completion, failure
 from switchboard.core.jobs.ports import JobObserver, JobQueue, NullObserver
 from switchboard.core.jobs.registry import JobRegistry, JobType
@@ -50,11 +50,6 @@ from switchboard.kit.ids import new_id
 log = structlog.get_logger(__name__)
 
 INTERNAL_ERROR_MESSAGE = "The job failed because of an internal error"
-# The most claims (or finishes) that share one statement (or transaction).
-BATCH_LIMIT = 100
-
-T = TypeVar("T")
-R = TypeVar("R")
 
 
 class Outcome(StrEnum):
@@ -131,6 +126,9 @@ class JobRunner:
             self._claim_batch, orphaned=self._claimed_too_late
         )
         self._finishes: Coalescer[Finish, JobRead | None] = Coalescer(self.leases.finish_many)
+        # Job events of the same moment go out in one publish (one round trip on Redis),
+        # in the order they were announced.
+        self._announcements: Coalescer[tuple[JobRead, str], None] = Coalescer(self._announce_batch)
         self._handbacks: set[asyncio.Task[None]] = set()
 
     async def run(self, job_id: str) -> Outcome:
@@ -145,6 +143,14 @@ class JobRunner:
     async def finish(self, item: Finish) -> JobRead | None:
         """Finish one job, in a transaction shared with the other finishes of the moment."""
         return await self._finishes.submit(item)
+
+    async def announce(self, job: JobRead, name: str) -> None:
+        """Publish `job.<name>`, together with the other announcements of the moment."""
+        await self._announcements.submit((job, name))
+
+    async def _announce_batch(self, announcements: list[tuple[JobRead, str]]) -> list[None]:
+        await publish_job_events(self.bus, announcements)
+        return [None] * len(announcements)
 
     async def _claim_batch(self, job_ids: list[str]) -> list[tuple[JobRead, str] | None]:
         # One claim token per batch: a job appears once in a batch (a second delivery of
@@ -178,74 +184,6 @@ class JobRunner:
         task = asyncio.create_task(hand_back())
         self._handbacks.add(task)
         task.add_done_callback(self._handbacks.discard)
-
-
-class Coalescer(Generic[T, R]):
-    """Answers the calls made in the same moment with one call of `flush(items)`.
-
-    `submit` queues an item and waits; a drain task, started by the first item, yields
-    once to the loop (so that the other deliveries of the same moment join), then
-    flushes up to `limit` items at once and answers each caller. A caller cancelled
-    while waiting leaves its answer to `orphaned`. When `flush` raises, every caller
-    of that batch gets the error.
-    """
-
-    def __init__(
-        self,
-        flush: Callable[[list[T]], Awaitable[Sequence[R]]],
-        *,
-        limit: int = BATCH_LIMIT,
-        orphaned: Callable[[T, R], None] | None = None,
-    ) -> None:
-        self._flush = flush
-        self._limit = limit
-        self._orphaned = orphaned
-        self._pending: list[tuple[T, asyncio.Future[R]]] = []
-        self._drainer: asyncio.Task[None] | None = None
-
-    async def submit(self, item: T) -> R:
-        """`item`'s answer from the next flush."""
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[R] = loop.create_future()
-        self._pending.append((item, future))
-        drainer = self._drainer
-        if drainer is None or drainer.done() or drainer.get_loop() is not loop:
-            self._drainer = asyncio.create_task(self._drain(), name="job-batch")
-        return await future
-
-    async def _drain(self) -> None:
-        while self._pending:
-            await asyncio.sleep(0)
-            batch, self._pending = self._pending[: self._limit], self._pending[self._limit :]
-            try:
-                # The flush's error, if any, is returned rather than raised: it is the
-                # answer of every caller in the batch.
-                (outcome,) = await asyncio.gather(
-                    self._flush([item for item, _ in batch]), return_exceptions=True
-                )
-            except asyncio.CancelledError:
-                for _, future in batch:
-                    future.cancel()
-                raise
-            self._answer(batch, outcome)
-
-    def _answer(
-        self, batch: list[tuple[T, asyncio.Future[R]]], outcome: Sequence[R] | BaseException
-    ) -> None:
-        if isinstance(outcome, BaseException):
-            for _, future in batch:
-                if future.done():
-                    continue
-                if isinstance(outcome, asyncio.CancelledError):
-                    future.cancel()
-                else:
-                    future.set_exception(outcome)
-            return
-        for (item, future), answer in zip(batch, outcome, strict=True):
-            if not future.done():
-                future.set_result(answer)
-            elif self._orphaned is not None:
-                self._orphaned(item, answer)
 
 
 class _Execution:
@@ -455,7 +393,7 @@ class _Execution:
             await self.r.queue.enqueue(self.job.id)
 
     async def announce(self, job: JobRead, name: str) -> None:
-        await publish_job_event(self.r.bus, job, name)
+        await self.r.announce(job, name)
 
     def finished(self, outcome: Outcome) -> Outcome:
         seconds = time.monotonic() - self.started
