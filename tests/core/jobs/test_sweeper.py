@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from switchboard.core.events.schemas import task_topic
@@ -120,6 +121,27 @@ class TestLostMessages:
         await eventually(lambda: jobs_env.observer.statuses == {"completed": 1, "pending": 1})
         await sweeper.aclose()
         assert jobs_env.observer.depths
+
+    async def test_aclose_lets_the_sweep_in_progress_finish(
+        self, jobs_env: JobsEnv, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        sweeper = jobs_env.sweeper(interval_seconds=0.01)
+        entered, release, finished = asyncio.Event(), asyncio.Event(), asyncio.Event()
+
+        async def slow_sweep() -> None:
+            entered.set()
+            await release.wait()
+            finished.set()
+
+        monkeypatch.setattr(sweeper, "sweep", slow_sweep)
+        sweeper.start()
+        await entered.wait()
+        closing = asyncio.create_task(sweeper.aclose())
+        await asyncio.sleep(0.05)
+        assert not closing.done()  # waits for the sweep instead of cancelling it
+        release.set()
+        await closing
+        assert finished.is_set()
 
 
 class TestSchedules:

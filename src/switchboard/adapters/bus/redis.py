@@ -149,8 +149,11 @@ class RedisBus:
         self._closed = True
         if self._listener is not None:
             self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._listener
+            # Bounded: a cancellation landing inside redis-py's read can be swallowed;
+            # `_closed` then ends the loop after its current poll.
+            await asyncio.wait({self._listener}, timeout=self._poll + 1.0)
+            if self._listener.done() and not self._listener.cancelled():
+                self._listener.exception()  # retrieved: it ended while we were closing
             self._listener = None
         self._fanout.end_all()
         for waiters in self._waiters.values():

@@ -17,6 +17,7 @@ Every step is a conditional UPDATE, so any number of sweepers can run at once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass
 
 import structlog
@@ -72,6 +73,7 @@ class JobSweeper:
         self.options = options or SweepOptions()
         self._observer = observer or NullObserver()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
 
     async def recover(self) -> int:
         """At start-up: queue every pending job again (the broker may have lost them)
@@ -104,18 +106,26 @@ class JobSweeper:
     def start(self) -> None:
         """Sweep every interval in the background until `aclose`."""
         if self._task is None:
+            self._stopping.clear()
             self._task = asyncio.create_task(self._loop(), name="job-sweeper")
 
     async def aclose(self) -> None:
-        """Stop sweeping."""
+        """Stop sweeping once the sweep in progress, if any, is done.
+
+        A sweep is never cancelled mid-transaction: a write cancelled while its commit is
+        in flight on the driver may or may not land, and on SQLite its connection can
+        keep the write lock.
+        """
         if self._task is not None:
-            self._task.cancel()
+            self._stopping.set()
             await asyncio.wait({self._task})
             self._task = None
 
     async def _loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.options.interval_seconds)
+        while not self._stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self.options.interval_seconds)
+                return
             try:
                 await self.sweep()
             except (SQLAlchemyError, OSError, SwitchboardError) as exc:
