@@ -47,3 +47,6 @@ def configure_logging(level: str = "INFO", fmt: str = "auto") -> None:
     root.setLevel(level.upper())
     # uvicorn's own access log would duplicate ours (and print tokens in query strings).
     logging.getLogger("uvicorn.access").disabled = True
+    # taskiq's receiver logs every message it runs at INFO; the job runner's own
+    # `job_started` / `job_finished` lines say more (about 2% of a busy worker's CPU).
+    logging.getLogger("taskiq.receiver.receiver").setLevel(logging.WARNING)
