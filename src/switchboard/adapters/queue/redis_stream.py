@@ -176,7 +176,7 @@ class RedisJobQueue(TaskiqJobQueue):
 
     async def _start_receiving(self) -> None:
         self.broker.is_worker_process = True
-        self._listener().stopping = False
+        self._stream_broker().stopping = False
         self._consumer = asyncio.create_task(self._consume(), name="job-consumer")
 
     async def _stop_receiving(self) -> None:
@@ -187,7 +187,7 @@ class RedisJobQueue(TaskiqJobQueue):
         # with redis-py 8 on Python 3.11: the consumer then waited forever and so did
         # shutdown). The flag ends the loop after its current read anyway, and the wait is
         # bounded either way.
-        self._listener().stopping = True
+        self._stream_broker().stopping = True
         consumer.cancel()
         done, _ = await asyncio.wait({consumer}, timeout=READ_BLOCK_SECONDS + 1.0)
         if not done:
@@ -201,7 +201,7 @@ class RedisJobQueue(TaskiqJobQueue):
             ack_type=AcknowledgeType.WHEN_EXECUTED,
         )
         pause = 0.5
-        while not self._listener().stopping:
+        while not self._stream_broker().stopping:
             try:
                 await self.broker.startup()
                 async for message in self.broker.listen():
@@ -227,12 +227,12 @@ class RedisJobQueue(TaskiqJobQueue):
 
         callback.add_done_callback(done)
 
-    def _listener(self) -> ReclaimingStreamBroker:
+    def _stream_broker(self) -> ReclaimingStreamBroker:
         broker: ReclaimingStreamBroker = self.broker  # type: ignore[assignment]
         return broker
 
     def _redis_pool(self) -> Any:
-        return self._listener().connection_pool
+        return self._stream_broker().connection_pool
 
 
 def _text(value: Any) -> str:
