@@ -25,7 +25,7 @@ from taskiq.receiver import Receiver
 from taskiq_redis import RedisStreamBroker
 
 from switchboard.adapters.queue.base import TaskiqJobQueue
-from switchboard.core.jobs.batching import Coalescer
+from switchboard.kit.batching import Coalescer
 
 log = structlog.get_logger(__name__)
 

@@ -36,7 +36,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from switchboard.core.errors import RETRYABLE_KINDS, SwitchboardError
 from switchboard.core.events.ports import EventBus, Subscription
 from switchboard.core.events.schemas import task_topic
-from switchboard.core.jobs.batching import Coalescer
 from switchboard.core.jobs.context import JobContext, UnitOfWorkFactory
 from switchboard.core.jobs.errors import UnknownJobType
 from switchboard.core.jobs.events import CANCEL_REQUESTED, publish_job_events
@@ -44,6 +43,7 @@ from switchboard.core.jobs.leases import Finish, JobLeases, completion, failure
 from switchboard.core.jobs.ports import JobObserver, JobQueue, NullObserver
 from switchboard.core.jobs.registry import JobRegistry, JobType
 from switchboard.core.jobs.schemas import JobRead, JobStatus
+from switchboard.kit.batching import Coalescer
 from switchboard.kit.clock import utcnow
 from switchboard.kit.ids import new_id
 

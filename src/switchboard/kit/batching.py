@@ -1,8 +1,9 @@
 """Answering the calls of the same moment with one call: one statement, one round trip.
 
-A worker receives job ids in bursts (a stream read hands it up to 16 at once), so their
-claims, finishes, events and acknowledgements arrive at the same moment; each kind is
-sent as one batch instead of one round trip per job.
+Work that arrives in bursts (a worker's stream read hands it up to 16 job ids at once,
+so their claims, finishes, events and acknowledgements come at the same moment) is
+sent as one batch instead of one round trip per item. Generic asyncio plumbing: the
+job runner and the Redis queue adapter both use it.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ class Coalescer(Generic[T, R]):
         self._pending.append((item, future))
         drainer = self._drainer
         if drainer is None or drainer.done() or drainer.get_loop() is not loop:
-            self._drainer = asyncio.create_task(self._drain(), name="job-batch")
+            self._drainer = asyncio.create_task(self._drain(), name="coalesced-batch")
         return await future
 
     async def _drain(self) -> None:
