@@ -98,6 +98,12 @@ class AppContext:
         """The core services bound to `uow`."""
         return Services(self, uow)
 
+    @asynccontextmanager
+    async def open_services(self) -> AsyncIterator[Services]:
+        """The core services of a new unit of work, committed when the block succeeds."""
+        async with self.unit_of_work() as uow:
+            yield Services(self, uow)
+
 
 class Services:
     """The core services of one unit of work, built on first use."""
@@ -219,12 +225,11 @@ async def get_services(
     ctx: Annotated[AppContext, Depends(get_context)],
 ) -> AsyncIterator[Services]:
     """One unit of work per request, committed before the response is sent."""
-    async with ctx.unit_of_work() as uow:
-        yield Services(ctx, uow)
+    async with ctx.open_services() as services:
+        yield services
 
 
-@asynccontextmanager
-async def request_services(request: Request) -> AsyncIterator[Services]:
+def request_services(request: Request) -> AbstractAsyncContextManager[Services]:
     """`get_services` without dependency injection, for the gateway's hottest routes.
 
     FastAPI's dependency solving costs more per request than everything else the
@@ -233,8 +238,7 @@ async def request_services(request: Request) -> AsyncIterator[Services]:
     error) for a fraction of it.
     """
     ctx: AppContext = request.app.state.ctx
-    async with ctx.unit_of_work() as uow:
-        yield Services(ctx, uow)
+    return ctx.open_services()
 
 
 ContextDep = Annotated[AppContext, Depends(get_context)]
