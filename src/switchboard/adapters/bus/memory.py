@@ -26,13 +26,11 @@ class MemoryBus:
         self._fanout.deliver(copy_event(event))
 
     async def publish_many(self, events: Sequence[Event]) -> None:
-        """`publish` each event, in order."""
+        """`publish` each event, in order; every topic is checked before any is sent."""
         for event in events:
             parse_topic(event.topic)
-        if self._closed:
-            return
         for event in events:
-            self._fanout.deliver(copy_event(event))
+            await self.publish(event)
 
     async def subscribe(self, topics: list[str], *, max_queue: int = 1000) -> BoundedSubscription:
         """A bounded subscription to `topics`, live at once."""

@@ -122,10 +122,10 @@ class JobSweeper:
             self._task = None
 
     async def _loop(self) -> None:
-        while not self._stopping.is_set():
+        while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), self.options.interval_seconds)
-                return
+                return  # stopping
             try:
                 await self.sweep()
             except (SQLAlchemyError, OSError, SwitchboardError) as exc:
