@@ -19,18 +19,21 @@ class MemoryBus:
     async def publish(self, event: Event) -> None:
         """Deliver a JSON copy of `event` to the local subscribers of its topic."""
         parse_topic(event.topic)
-        if self._closed:
-            return
-        # The copy gives subscribers exactly what the Redis bus would, so code that works
-        # here works when scaled out (and a non-JSON payload fails here too).
-        self._fanout.deliver(copy_event(event))
+        self._deliver(event)
 
     async def publish_many(self, events: Sequence[Event]) -> None:
         """`publish` each event, in order; every topic is checked before any is sent."""
         for event in events:
             parse_topic(event.topic)
         for event in events:
-            await self.publish(event)
+            self._deliver(event)
+
+    def _deliver(self, event: Event) -> None:
+        if self._closed:
+            return
+        # The copy gives subscribers exactly what the Redis bus would, so code that works
+        # here works when scaled out (and a non-JSON payload fails here too).
+        self._fanout.deliver(copy_event(event))
 
     async def subscribe(self, topics: list[str], *, max_queue: int = 1000) -> BoundedSubscription:
         """A bounded subscription to `topics`, live at once."""
