@@ -139,15 +139,9 @@ async def latency(ctx: AppContext, user_id: str, count: int, gap: float) -> dict
 
 async def throughput(ctx: AppContext, user_id: str, count: int, batch: int) -> dict[str, Any]:
     """Trivial jobs per second, created in bulk and drained by whoever runs jobs."""
-    ids: list[str] = []
     already = await finished_count(ctx, user_id)
     first = time.time()
-    for start in range(0, count, batch):
-        async with ctx.unit_of_work() as uow:
-            service = ctx.services(uow).jobs
-            for n in range(start, min(start + batch, count)):
-                job = await service.create(user_id, JobCreate(type=STAMP, params={"n": n}))
-                ids.append(job.id)
+    ids = await create_stamps(ctx, user_id, count, batch, ctx.jobs)
     created = time.time()
     await wait_count(ctx, user_id, already + count, within=max(120.0, count / 20))
     found = await rows(ctx, ids)
@@ -167,6 +161,20 @@ async def throughput(ctx: AppContext, user_id: str, count: int, batch: int) -> d
         "jobs_per_s": round(count / max(last - first, 1e-9), 1),
         "per_process": pids,
     }
+
+
+async def create_stamps(
+    ctx: AppContext, user_id: str, count: int, batch: int, setup: JobSetup
+) -> list[str]:
+    """`count` stamp jobs created through `JobService`, `batch` per unit of work."""
+    ids: list[str] = []
+    for start in range(0, count, batch):
+        async with ctx.unit_of_work() as uow:
+            service = JobService(uow, setup)
+            for n in range(start, min(start + batch, count)):
+                job = await service.create(user_id, JobCreate(type=STAMP, params={"n": n}))
+                ids.append(job.id)
+    return ids
 
 
 class HeldQueue:
@@ -199,11 +207,7 @@ async def drain(
     already = await finished_count(ctx, user_id)
     held = HeldQueue()
     setup = JobSetup(registry=ctx.jobs.registry, queue=held, bus=ctx.jobs.bus)
-    for start in range(0, count, batch):
-        async with ctx.unit_of_work() as uow:
-            service = JobService(uow, setup)
-            for n in range(start, min(start + batch, count)):
-                await service.create(user_id, JobCreate(type=STAMP, params={"n": n}))
+    await create_stamps(ctx, user_id, count, batch, setup)
     ids = held.ids
     for pid in pids:
         os.kill(pid, signal.SIGSTOP)
