@@ -4,16 +4,51 @@ migration's memory for its whole life."""
 
 from __future__ import annotations
 
+import gc
 import sys
+from typing import TYPE_CHECKING
 
 import uvicorn
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+# Young-generation size of the cyclic garbage collector (CPython's default is 700).
+# A request allocates a few thousand tracked objects that refcounting frees; collecting
+# every 700 allocations mostly promotes objects of requests still in flight, which the
+# older generations then walk again.
+YOUNG_GENERATION_THRESHOLD = 10_000
+
+
+def serving_app() -> FastAPI:
+    """The app from the environment, with the garbage collector tuned for a long-lived
+    server (each worker process calls this once)."""
+    from switchboard.app import create_app_from_env
+
+    app = create_app_from_env()
+    tune_garbage_collector()
+    return app
+
+
+def tune_garbage_collector() -> None:
+    """Freeze what start-up built and collect the young generation less often.
+
+    After start-up the process holds about 170,000 long-lived objects: modules, classes,
+    the routes and schemas of every face. Each full collection walked all of them
+    (about 100 ms on the bench machine, once a second under load, with the event loop
+    stopped); frozen, a full collection walks only what the requests left behind.
+    """
+    gc.collect()
+    gc.freeze()
+    _, middle, oldest = gc.get_threshold()
+    gc.set_threshold(YOUNG_GENERATION_THRESHOLD, middle, oldest)
 
 
 def main(argv: list[str]) -> None:
     """`python -m switchboard.cli.server HOST PORT WORKERS RELOAD`."""
     host, port, workers, reload = argv[0], int(argv[1]), int(argv[2]), argv[3] == "reload"
     uvicorn.run(
-        "switchboard.app:create_app_from_env",
+        "switchboard.cli.server:serving_app",
         factory=True,
         host=host,
         port=port,
