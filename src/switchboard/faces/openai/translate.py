@@ -67,24 +67,30 @@ async def completion_chunks(
     """`chat.completion.chunk` SSE frames, then `data: [DONE]`.
 
     A failure after the stream started ends it with one error frame and no `[DONE]`.
+    Each yield becomes one write to the client's socket, so the role chunk goes out with
+    the first delta and the closing chunks go out together: the frames are the same,
+    the system calls fewer.
     """
     frame = _ChunkFramer(model, include_usage)
-    yield frame.delta({"role": "assistant", "content": ""})
+    opening = frame.delta({"role": "assistant", "content": ""})
+    closing = b""
     try:
         async for event in events:
-            if isinstance(event, llm.TextDelta):
-                yield frame.delta({"content": event.text})
-            elif isinstance(event, llm.ToolCallDelta):
-                yield frame.delta({"tool_calls": [_tool_call_delta(event)]})
-            else:
-                yield frame.finish(_finish(event.finish_reason))
+            if isinstance(event, llm.StreamEnd):
+                closing = frame.finish(_finish(event.finish_reason))
                 if include_usage:
-                    yield frame.usage(event.usage)
+                    closing += frame.usage(event.usage)
+                continue
+            if isinstance(event, llm.TextDelta):
+                yield opening + frame.delta({"content": event.text})
+            else:
+                yield opening + frame.delta({"tool_calls": [_tool_call_delta(event)]})
+            opening = b""
     except SwitchboardError as exc:
         _, body = error_body(exc)
-        yield b"data: " + orjson.dumps(body) + b"\n\n"
+        yield opening + b"data: " + orjson.dumps(body) + b"\n\n"
         return
-    yield b"data: [DONE]\n\n"
+    yield opening + closing + b"data: [DONE]\n\n"
 
 
 def embedding_inputs(body: schemas.EmbeddingRequest) -> list[str]:
