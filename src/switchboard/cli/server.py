@@ -55,6 +55,9 @@ def main(argv: list[str]) -> None:
         workers=None if reload else workers,
         reload=reload,
         log_config=None,
+        # switchboard writes its own access log (RequestContextMiddleware); uvicorn's
+        # would format every request's client and path even with its logger disabled.
+        access_log=False,
         proxy_headers=False,
         h11_max_incomplete_event_size=64 * 1024,
         timeout_graceful_shutdown=10,
