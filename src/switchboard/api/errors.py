@@ -18,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
+from switchboard.api.bodies import lean_handler
 from switchboard.core.errors import ErrorKind, SwitchboardError
 
 log = structlog.get_logger(__name__)
@@ -95,12 +96,16 @@ def info_from_exception(exc: Exception) -> ErrorInfo | None:
     return None
 
 
-def face_route_class(render: ErrorRenderer) -> type[APIRoute]:
-    """An APIRoute whose errors are rendered by `render`."""
+def face_route_class(render: ErrorRenderer, *, lean: bool = False) -> type[APIRoute]:
+    """An APIRoute whose errors are rendered by `render`.
+
+    A `lean` route's endpoint is shaped `(body: Model, request: Request)` and is served
+    by `api.bodies.lean_handler` rather than FastAPI's request handler.
+    """
 
     class FaceRoute(APIRoute):
         def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-            handler = super().get_route_handler()
+            handler = lean_handler(self.endpoint) if lean else super().get_route_handler()
 
             async def guarded(request: Request) -> Response:
                 # A bug escaping this route is answered by the app's last-resort handler,

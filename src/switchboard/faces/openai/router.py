@@ -22,10 +22,11 @@ STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 def build_router(*, include_models: bool = True) -> APIRouter:
     """The face's routes; `include_models` is off when another face answers `/v1/models`."""
     router = APIRouter(prefix="/v1", tags=["openai"], route_class=face_route_class(render_error))
+    # The two gateway routes carry most of the traffic: they are lean routes (their body
+    # parsed in one pass, see `api.bodies`) and open their unit of work themselves
+    # rather than through dependencies (see `request_services`).
+    lean_route = face_route_class(render_error, lean=True)
 
-    # The two gateway routes open their unit of work themselves rather than through
-    # dependencies: they carry most of the gateway's traffic (see `request_services`).
-    @router.post("/chat/completions", response_model=None)
     async def chat_completions(body: schemas.ChatCompletionRequest, request: Request) -> Response:
         """Create a chat completion, blocking or streamed (OpenAI's wire format)."""
         async with request_services(request) as services:
@@ -43,7 +44,6 @@ def build_router(*, include_models: bool = True) -> APIRouter:
             _, result = await services.completions.complete(caller, core_request)
         return JSONResponse(translate.completion_body(body.model, result))
 
-    @router.post("/embeddings", response_model=None)
     async def embeddings(body: schemas.EmbeddingRequest, request: Request) -> Response:
         """Create embeddings."""
         async with request_services(request) as services:
@@ -52,6 +52,11 @@ def build_router(*, include_models: bool = True) -> APIRouter:
             inputs = translate.embedding_inputs(body)
             _, result = await services.completions.embed(_caller(principal), body.model, inputs)
         return JSONResponse(translate.embedding_body(body.model, result, body.encoding_format))
+
+    for path, endpoint in (("/chat/completions", chat_completions), ("/embeddings", embeddings)):
+        router.add_api_route(
+            path, endpoint, methods=["POST"], response_model=None, route_class_override=lean_route
+        )
 
     if include_models:
 

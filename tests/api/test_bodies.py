@@ -1,0 +1,121 @@
+"""Lean routes: one-pass body parsing with FastAPI's contract (errors, OpenAPI)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import APIRouter, FastAPI, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from switchboard.api.bodies import lean_handler
+from switchboard.api.errors import ErrorInfo, face_route_class
+from switchboard.api.responses import JSONResponse
+
+
+class Greeting(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(max_length=10)
+    times: int = 1
+
+
+def render(request: Request, info: ErrorInfo) -> Response:
+    return JSONResponse(
+        {"code": info.code, "message": info.message, "validation": list(info.validation)},
+        status_code=info.status or 422,
+    )
+
+
+def app() -> FastAPI:
+    router = APIRouter()
+
+    async def greet(body: Greeting, request: Request) -> Response:
+        """Say hello."""
+        return JSONResponse({"hello": body.name * body.times, "path": request.url.path})
+
+    router.add_api_route(
+        "/greet", greet, methods=["POST"], response_model=None,
+        route_class_override=face_route_class(render, lean=True),
+    )  # fmt: skip
+    application = FastAPI()
+    application.include_router(router)
+    return application
+
+
+@pytest.fixture
+async def client() -> Any:
+    transport = httpx.ASGITransport(app=app())
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        yield client
+
+
+async def test_a_valid_body_reaches_the_endpoint_as_its_model(client: httpx.AsyncClient) -> None:
+    response = await client.post("/greet", json={"name": "ab", "times": 2})
+    assert response.status_code == 200
+    assert response.json() == {"hello": "abab", "path": "/greet"}
+
+
+async def test_json_with_a_charset_or_a_json_suffix_is_json(client: httpx.AsyncClient) -> None:
+    for content_type in ("application/json; charset=utf-8", "application/vnd.api+json"):
+        response = await client.post(
+            "/greet", content=b'{"name": "x"}', headers={"content-type": content_type}
+        )
+        assert response.status_code == 200, content_type
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type", "error_type", "message"),
+    [
+        (b"", "application/json", "missing", "Field required"),
+        (b'{"name": ', "application/json", "json_invalid", "Request body is not valid JSON"),
+        (b'{"name": "x"}', "text/plain", "content_type", "Content-Type must be application/json"),
+        (b'{"name": "x"}', None, "content_type", "Content-Type must be application/json"),
+    ],
+)
+async def test_unusable_bodies_are_validation_errors(
+    client: httpx.AsyncClient,
+    content: bytes,
+    content_type: str | None,
+    error_type: str,
+    message: str,
+) -> None:
+    headers = {"content-type": content_type} if content_type else {}
+    response = await client.post("/greet", content=content, headers=headers)
+    assert response.status_code == 422
+    body = response.json()
+    assert body["code"] == "validation_error"
+    assert body["message"] == message
+    assert body["validation"][0]["type"] == error_type
+    assert body["validation"][0]["loc"] == ["body"]
+
+
+async def test_field_errors_point_into_the_body_and_never_echo_the_input(
+    client: httpx.AsyncClient,
+) -> None:
+    secret = "sk-" + "s" * 40
+    response = await client.post("/greet", json={"name": secret, "extra": 1})
+    body = response.json()
+    assert response.status_code == 422
+    assert sorted(tuple(e["loc"]) for e in body["validation"]) == [
+        ("body", "extra"),
+        ("body", "name"),
+    ]
+    assert secret not in response.text
+
+
+async def test_the_openapi_entry_documents_the_body_model() -> None:
+    schema = app().openapi()
+    operation = schema["paths"]["/greet"]["post"]
+    ref = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    assert ref.endswith("/Greeting")
+    assert operation["description"] == "Say hello."
+
+
+def test_an_endpoint_without_a_body_model_is_refused_at_start_up() -> None:
+    async def bad(body: dict[str, Any], request: Request) -> Response:
+        return JSONResponse({})
+
+    with pytest.raises(TypeError, match="pydantic model"):
+        lean_handler(bad)
