@@ -16,6 +16,10 @@ def _dumps(event: Any, **_: Any) -> str:
     return orjson.dumps(event, default=str).decode()
 
 
+def _dumps_bytes(event: Any, **_: Any) -> bytes:
+    return orjson.dumps(event, default=str)
+
+
 def configure_logging(level: str = "INFO", fmt: str = "auto") -> None:
     """Route structlog and the standard library's logging through one renderer."""
     as_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
@@ -29,10 +33,18 @@ def configure_logging(level: str = "INFO", fmt: str = "auto") -> None:
         if as_json
         else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
     )
+    # JSON lines are rendered to bytes and written as bytes, as structlog recommends for
+    # speed: the access log writes one per request. The standard library's records go
+    # through a text handler, so they keep the str renderer.
+    native_renderer: Any = renderer
+    logger_factory: Any = structlog.PrintLoggerFactory(file=sys.stderr)
+    if as_json and hasattr(sys.stderr, "buffer"):  # a replaced stderr may be text only
+        native_renderer = structlog.processors.JSONRenderer(serializer=_dumps_bytes)
+        logger_factory = structlog.BytesLoggerFactory(file=sys.stderr.buffer)
     structlog.configure(
-        processors=[*shared, structlog.processors.format_exc_info, renderer],
+        processors=[*shared, structlog.processors.format_exc_info, native_renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=logger_factory,
         cache_logger_on_first_use=True,
     )
     handler = logging.StreamHandler(sys.stderr)

@@ -7,8 +7,8 @@ request, streaming ones included, and must not buffer or copy anything.
 from __future__ import annotations
 
 import re
+import secrets
 import time
-import uuid
 from typing import Any
 
 import structlog
@@ -42,7 +42,7 @@ class RequestContextMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        request_id = _incoming_request_id(scope) or uuid.uuid4().hex
+        request_id = _incoming_request_id(scope) or secrets.token_hex(16)
         scope.setdefault("state", {})["request_id"] = request_id
         scope["state"]["started"] = time.perf_counter()
         header = (b"x-request-id", request_id.encode())
@@ -139,4 +139,6 @@ def _route_template(scope: Scope) -> str:
 
 
 def _scrub(query: bytes) -> str:
+    if not query:
+        return ""
     return _SECRET_QUERY.sub(r"\1***", query.decode("latin-1"))

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import base64
+import secrets
 import struct
 import time
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -226,4 +226,4 @@ def _encode_vector(vector: list[float], encoding: str | None) -> list[float] | s
 
 
 def _completion_id() -> str:
-    return "chatcmpl-" + uuid.uuid4().hex
+    return "chatcmpl-" + secrets.token_hex(16)
