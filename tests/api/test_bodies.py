@@ -113,6 +113,25 @@ async def test_the_openapi_entry_documents_the_body_model() -> None:
     assert operation["description"] == "Say hello."
 
 
+async def test_a_client_gone_before_its_body_is_a_400_not_a_bug() -> None:
+    messages: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        messages.append(message)
+
+    scope = {
+        "type": "http", "method": "POST", "path": "/greet", "raw_path": b"/greet",
+        "query_string": b"", "root_path": "", "scheme": "http", "http_version": "1.1",
+        "server": ("test", 80), "client": ("127.0.0.1", 1),
+        "headers": [(b"content-type", b"application/json")],
+    }  # fmt: skip
+    await app()(scope, receive, send)
+    assert messages[0]["status"] == 400
+
+
 def test_an_endpoint_without_a_body_model_is_refused_at_start_up() -> None:
     async def bad(body: dict[str, Any], request: Request) -> Response:
         return JSONResponse({})

@@ -18,6 +18,8 @@ from typing import Any, TypeVar, get_type_hints
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 
 Endpoint = Callable[[Any, Request], Awaitable[Response]]
 Handler = Callable[[Request], Awaitable[Response]]
@@ -36,7 +38,11 @@ def lean_handler(endpoint: Endpoint) -> Handler:
 
 async def json_body(request: Request, model: type[ModelT]) -> ModelT:
     """The request's JSON body as `model`; refusals are FastAPI's validation errors."""
-    raw = await request.body()
+    try:
+        raw = await request.body()
+    except ClientDisconnect:
+        # What FastAPI answers too (the client is gone; the log shows a 400, not a bug).
+        raise HTTPException(400, "There was an error parsing the body") from None
     if not raw:
         raise _invalid("missing", "Field required")
     if not _is_json(request.headers.get("content-type")):
