@@ -61,7 +61,7 @@ class RateLimiter:
                 "async+" + redis_url,
                 implementation="redispy",
                 wrap_exceptions=True,
-                socket_connect_timeout=1.0,
+                socket_connect_timeout=2.0,
                 socket_timeout=1.0,
             )
             self._shared = SlidingWindowCounterRateLimiter(storage)

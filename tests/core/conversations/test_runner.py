@@ -171,7 +171,9 @@ class TestSend:
 
         await _eventually(seen_by_another_unit_of_work)
         assert not task.done()
-        assert len(_chat_requests(openai_upstream)) == 1  # the call is in flight
+        # The upstream call starts just after that commit.
+        await _eventually(lambda: _async(len(_chat_requests(openai_upstream)) == 1))
+        assert not task.done()
         user, assistant = await chat.messages()
         assert (user.role, user.content, user.status) == ("user", "early?", MessageStatus.COMPLETE)
         assert assistant.status == MessageStatus.STREAMING and assistant.content == ""
