@@ -16,8 +16,8 @@ $(BIN)/python:
 install: $(BIN)/python ## Install switchboard and its development tools
 	$(BIN)/pip install --quiet -e '.[dev]'
 
-test: install ## Install, then run the whole test suite
-	$(BIN)/python -m pytest
+test: install ## Install, then run the whole test suite (one xdist worker per core)
+	$(BIN)/python -m pytest -n auto
 
 format: install ## Format the code
 	$(BIN)/ruff format src tests bench

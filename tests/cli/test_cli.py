@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from switchboard.cli.main import app
+from switchboard.cli.runtime import console
 from tests.fixtures.database import TEST_DATABASE_URL
 
 runner = CliRunner()
@@ -25,7 +26,9 @@ def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         if name.startswith(("SWITCHBOARD_", "OPENAI_", "ANTHROPIC_", "GEMINI_")):
             monkeypatch.delenv(name)
     monkeypatch.setenv("SWITCHBOARD_DATA_DIR", str(data_dir))
-    monkeypatch.setenv("COLUMNS", "250")  # rich tables would wrap ids in a narrow terminal
+    # Rich tables squeeze columns to the terminal's width. Rich reads COLUMNS when the
+    # console is built (at import, and xdist workers have it set), so set the width itself.
+    monkeypatch.setattr(console, "_width", 250)
     return data_dir
 
 

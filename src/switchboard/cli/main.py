@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Annotated
 
 import typer
-from rich.table import Table
+from rich.table import Column, Table
 
 from switchboard import __version__
 from switchboard.api.context import Services
@@ -120,7 +120,7 @@ def user_create(
 def user_list(limit: int = 100, offset: int = 0) -> None:
     """List users."""
     page = run(lambda s: s.accounts.list_users(offset=offset, limit=limit))
-    table = Table("id", "email", "admin", "owner", "created")
+    table = Table(_whole("id"), "email", "admin", "owner", "created")
     for user in page.items:
         table.add_row(
             user.id, user.email, _yes(user.is_admin), _yes(user.is_owner), str(user.created_at)
@@ -201,7 +201,9 @@ def apikey_list(user: Annotated[str, typer.Option("--user", help="Owner's email.
             for k in keys
         ]
 
-    table = Table("id", "name", "prefix", "scopes", "expires", "last used", "revoked")
+    table = Table(
+        _whole("id"), "name", _whole("prefix"), "scopes", "expires", "last used", "revoked"
+    )
     for row in run(work):
         table.add_row(*row)
     console.print(table)
@@ -237,6 +239,11 @@ async def _user(services: Services, email: str):  # type: ignore[no-untyped-def]
         errors.print(f"[red]No user with email {email}[/red]")
         raise typer.Exit(1)
     return found
+
+
+def _whole(header: str) -> Column:
+    """A column whose values are never cut: ids are copied from it into other commands."""
+    return Column(header, no_wrap=True, min_width=36 if header == "id" else None)
 
 
 def _yes(flag: bool) -> str:

@@ -32,6 +32,9 @@ SECRET = "test-secret-0123456789-abcdefghijklmnop"
 OLD_SECRET = "old-secret-0123456789-abcdefghijklmnopq"
 PASSWORD = "correct horse battery"
 
+# A well-formed id that no row has (fixed: xdist workers must collect the same tests).
+UNKNOWN_ID = "5f0c4e3a-8a1e-4b47-9a55-3c2d1e0f9b21"
+
 
 class FakeClock:
     """A settable clock, for expiry without sleeping."""

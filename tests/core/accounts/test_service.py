@@ -34,6 +34,7 @@ from switchboard.models import (
 )
 from tests.core.accounts.conftest import (
     PASSWORD,
+    UNKNOWN_ID,
     count,
     principal_of,
     row,
@@ -130,7 +131,7 @@ class TestGetUser:
     async def test_id_in_other_spelling(self, service: AccountService, user: UserRead) -> None:
         assert (await service.get_user(user.id.upper())).id == user.id
 
-    @pytest.mark.parametrize("user_id", [new_id(), "not-a-uuid", ""])
+    @pytest.mark.parametrize("user_id", [UNKNOWN_ID, "not-a-uuid", ""])
     async def test_not_found(self, service: AccountService, user_id: str) -> None:
         with pytest.raises(UserNotFound) as caught:
             await service.get_user(user_id)

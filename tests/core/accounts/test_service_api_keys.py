@@ -23,12 +23,12 @@ from switchboard.core.accounts.schemas import UserRead
 from switchboard.core.accounts.service import AccountService
 from switchboard.core.accounts.tokens import TokenSigner
 from switchboard.kit.crypto import sha256_hex
-from switchboard.kit.ids import new_id
 from switchboard.models import (
     ApiKey,
     User,
 )
 from tests.core.accounts.conftest import (
+    UNKNOWN_ID,
     FakeClock,
     counting_queries,
     principal_of,
@@ -170,7 +170,7 @@ class TestRevokeApiKey:
             await service.revoke_api_key(user.id, theirs.id)
         assert (await service.verify_api_key(theirs.key)).user_id == other_user.id
 
-    @pytest.mark.parametrize("key_id", [new_id(), "nonsense", ""])
+    @pytest.mark.parametrize("key_id", [UNKNOWN_ID, "nonsense", ""])
     async def test_unknown(self, service: AccountService, user: UserRead, key_id: str) -> None:
         with pytest.raises(ApiKeyNotFound):
             await service.revoke_api_key(user.id, key_id)

@@ -35,6 +35,7 @@ from switchboard.models import (
 )
 from tests.core.accounts.conftest import (
     PASSWORD,
+    UNKNOWN_ID,
     FakeClock,
     counting_queries,
     principal_of,
@@ -271,7 +272,7 @@ class TestRevokeSession:
             await service.revoke_session(user.id, pair.session_id)
         assert (await service.verify_access_token(pair.access_token)).user_id == other_user.id
 
-    @pytest.mark.parametrize("session_id", [new_id(), "nonsense"])
+    @pytest.mark.parametrize("session_id", [UNKNOWN_ID, "nonsense"])
     async def test_unknown(self, service: AccountService, user: UserRead, session_id: str) -> None:
         with pytest.raises(SessionNotFound):
             await service.revoke_session(user.id, session_id)
