@@ -10,14 +10,14 @@ import orjson
 import structlog
 
 
-def _dumps(event: Any, **_: Any) -> str:
+def _dumps_bytes(event: Any, **_: Any) -> bytes:
     # orjson is several times faster than json.dumps on the access log's small dicts;
     # anything it cannot encode natively is logged as its str().
-    return orjson.dumps(event, default=str).decode()
-
-
-def _dumps_bytes(event: Any, **_: Any) -> bytes:
     return orjson.dumps(event, default=str)
+
+
+def _dumps(event: Any, **_: Any) -> str:
+    return _dumps_bytes(event).decode()
 
 
 def configure_logging(level: str = "INFO", fmt: str = "auto") -> None:

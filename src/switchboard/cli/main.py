@@ -20,6 +20,9 @@ from switchboard.core.accounts.schemas import UserCreate
 from switchboard.kit.clock import utcnow
 from switchboard.logs import configure_logging
 
+# A UUID's printed length: the id columns never squeeze below it.
+UUID_WIDTH = 36
+
 app = typer.Typer(help="switchboard: a self-hosted AI backend.", no_args_is_help=True)
 user_app = typer.Typer(help="Manage users.", no_args_is_help=True)
 apikey_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
@@ -120,7 +123,7 @@ def user_create(
 def user_list(limit: int = 100, offset: int = 0) -> None:
     """List users."""
     page = run(lambda s: s.accounts.list_users(offset=offset, limit=limit))
-    table = Table(_whole("id"), "email", "admin", "owner", "created")
+    table = Table(_whole("id", UUID_WIDTH), "email", "admin", "owner", "created")
     for user in page.items:
         table.add_row(
             user.id, user.email, _yes(user.is_admin), _yes(user.is_owner), str(user.created_at)
@@ -202,7 +205,13 @@ def apikey_list(user: Annotated[str, typer.Option("--user", help="Owner's email.
         ]
 
     table = Table(
-        _whole("id"), "name", _whole("prefix"), "scopes", "expires", "last used", "revoked"
+        _whole("id", UUID_WIDTH),
+        "name",
+        _whole("prefix"),
+        "scopes",
+        "expires",
+        "last used",
+        "revoked",
     )
     for row in run(work):
         table.add_row(*row)
@@ -241,9 +250,9 @@ async def _user(services: Services, email: str):  # type: ignore[no-untyped-def]
     return found
 
 
-def _whole(header: str) -> Column:
+def _whole(header: str, width: int | None = None) -> Column:
     """A column whose values are never cut: ids are copied from it into other commands."""
-    return Column(header, no_wrap=True, min_width=36 if header == "id" else None)
+    return Column(header, no_wrap=True, min_width=width)
 
 
 def _yes(flag: bool) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -29,9 +31,7 @@ def build_router(*, include_models: bool = True) -> APIRouter:
 
     async def chat_completions(body: schemas.ChatCompletionRequest, request: Request) -> Response:
         """Create a chat completion, blocking or streamed (OpenAI's wire format)."""
-        async with request_services(request) as services:
-            principal = await require_principal(request, services)
-            await _admit(request, services, principal, "chat")
+        async with _gateway_call(request, "chat") as (services, principal):
             core_request = translate.chat_request(body)
             caller = _caller(principal)
             if body.stream:
@@ -46,9 +46,7 @@ def build_router(*, include_models: bool = True) -> APIRouter:
 
     async def embeddings(body: schemas.EmbeddingRequest, request: Request) -> Response:
         """Create embeddings."""
-        async with request_services(request) as services:
-            principal = await require_principal(request, services)
-            await _admit(request, services, principal, "embeddings")
+        async with _gateway_call(request, "embeddings") as (services, principal):
             inputs = translate.embedding_inputs(body)
             _, result = await services.completions.embed(_caller(principal), body.model, inputs)
         return JSONResponse(translate.embedding_body(body.model, result, body.encoding_format))
@@ -88,6 +86,15 @@ async def models_payload(principal: Principal, services: Services) -> dict[str, 
         translate.model_object(alias, "switchboard") for alias in services.ctx.resolver.aliases
     ]
     return {"object": "list", "data": data}
+
+
+@asynccontextmanager
+async def _gateway_call(request: Request, scope: str) -> AsyncIterator[tuple[Services, Principal]]:
+    """A gateway route's unit of work and caller, authenticated and admitted for `scope`."""
+    async with request_services(request) as services:
+        principal = await require_principal(request, services)
+        await _admit(request, services, principal, scope)
+        yield services, principal
 
 
 async def _admit(request: Request, services: Services, principal: Principal, scope: str) -> None:
