@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import platform
+import secrets
 import signal
 import subprocess
 import sys
@@ -19,7 +20,6 @@ import asyncpg  # type: ignore[import-untyped]
 from redis import Redis
 
 from bench.jobs.tasks import MODULE
-from switchboard.kit.ids import new_id
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "bench" / "results"
@@ -206,7 +206,7 @@ def main(argv: list[str] | None = None) -> None:
     if "redis" in only:
         print(f"PostgreSQL + Redis, {args.workers} workers ...", flush=True)
         asyncio.run(fresh_database(f"{args.pg}/postgres", args.database))
-        stream = f"switchboard:bench-jobs:{new_id()[:8]}"
+        stream = f"switchboard:bench-jobs:{secrets.token_hex(4)}"
         env = base_env(
             SWITCHBOARD_DATA_DIR=str(RUN_DIR / f"redis-{stamp}"),
             SWITCHBOARD_DATABASE_URL=f"{args.pg.replace('postgresql://', 'postgresql+asyncpg://')}/{args.database}",

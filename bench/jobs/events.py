@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import secrets
 import sys
 import time
 from typing import Any
@@ -37,7 +38,7 @@ async def publish(url: str, prefix: str, topic: str, count: int, gap: float) -> 
 
 
 async def subscribe(url: str, count: int, gap: float) -> dict[str, Any]:
-    prefix = f"bench:events:{new_id()[:8]}:"
+    prefix = f"bench:events:{secrets.token_hex(4)}:"
     topic = task_topic(new_id())
     bus = RedisBus(url, prefix=prefix)
     waits: list[float] = []

@@ -4,6 +4,7 @@ over the realtime helpers (SSE, WebSocket, Socket.IO) and the app's own bus."""
 from __future__ import annotations
 
 import asyncio
+import secrets
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -30,7 +31,6 @@ from switchboard.core.accounts.schemas import UserCreate
 from switchboard.core.errors import NotFound, SwitchboardError
 from switchboard.core.events.access import OwnershipRegistry, TopicAccess
 from switchboard.core.events.schemas import Event
-from switchboard.kit.ids import new_id
 from tests.fixtures.app import User, make_settings
 from tests.fixtures.network import free_port
 
@@ -75,7 +75,7 @@ class RealtimeServer:
             await asyncio.sleep(0.02)
 
     async def user(self, admin: bool = False) -> User:
-        email = f"rt-{new_id()[:8]}@example.com"
+        email = f"rt-{secrets.token_hex(4)}@example.com"
 
         async def work() -> User:
             async with self.ctx.unit_of_work() as uow:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import secrets
 from collections.abc import Sequence
 from typing import Any
 
@@ -32,7 +33,6 @@ from switchboard.adapters.bus.local import (
 )
 from switchboard.core.events.errors import BusUnavailable
 from switchboard.core.events.schemas import Event, parse_topic
-from switchboard.kit.ids import new_id
 
 log = structlog.get_logger(__name__)
 
@@ -66,7 +66,7 @@ class RedisBus:
             retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), 1),
         )
         # Named, so an operator (or a test) can find this process's listening connection.
-        self.listener_name = f"switchboard-events-{new_id()[:8]}"
+        self.listener_name = f"switchboard-events-{secrets.token_hex(4)}"
         # No silent retries on the listening connection: a drop must reach the listener,
         # which resubscribes and tells subscribers about the gap.
         self._listen_client: Redis = Redis.from_url(

@@ -22,6 +22,7 @@ import asyncio
 import json
 import os
 import random
+import secrets
 import socket
 import time
 from dataclasses import dataclass, field
@@ -45,7 +46,6 @@ from switchboard.core.jobs.registry import JobRegistry, JobType
 from switchboard.core.jobs.schemas import JobRead, JobStatus
 from switchboard.kit.batching import Coalescer
 from switchboard.kit.clock import utcnow
-from switchboard.kit.ids import new_id
 
 log = structlog.get_logger(__name__)
 
@@ -155,7 +155,7 @@ class JobRunner:
     async def _claim_batch(self, job_ids: list[str]) -> list[tuple[JobRead, str] | None]:
         # One claim token per batch: a job appears once in a batch (a second delivery of
         # it in the same moment is skipped), so the token still names one claim per job.
-        owner = f"{self.options.worker_id}/{new_id()[:8]}"
+        owner = f"{self.options.worker_id}/{secrets.token_hex(4)}"
         claimed = await self.leases.claim_many(
             list(dict.fromkeys(job_ids)), owner, self.options.lease_seconds
         )
