@@ -2,7 +2,8 @@
 
 When Redis cannot be reached the limiter falls back to per-process counters instead of
 letting everything through (limiters that fail open are an advisory class), and reports
-itself degraded so that `/ready` can say so.
+itself degraded so that `/ready` can say so. In memory, the counters live in
+`ProcessCounters`, a storage made for the hot path (see its module).
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from dataclasses import dataclass
 
 import structlog
 from limits import RateLimitItem, parse
-from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.storage import RedisStorage, Storage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.errors import StorageError
 from starlette.types import Scope
 
+from switchboard.api.ratelimit_memory import ProcessCounters
 from switchboard.core.errors import RateLimited
 
 log = structlog.get_logger(__name__)
@@ -50,7 +52,7 @@ class RateLimiter:
     """Hits named limits per key; shared through Redis when a URL is given."""
 
     def __init__(self, redis_url: str | None = None) -> None:
-        self._memory = SlidingWindowCounterRateLimiter(MemoryStorage())
+        self._memory = SlidingWindowCounterRateLimiter(ProcessCounters())
         self._shared: SlidingWindowCounterRateLimiter | None = None
         if redis_url:
             # wrap_exceptions: Redis failures arrive as StorageError, so the redis client is
