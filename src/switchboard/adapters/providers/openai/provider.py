@@ -83,24 +83,56 @@ def _base_url(endpoint: ProviderEndpoint) -> str:
     return url
 
 
-async def _lines(response: aiohttp.ClientResponse, limit: int) -> AsyncIterator[bytes]:
-    """The body's lines without their `\\n`; a line longer than `limit` is malformed.
+class SseEvents:
+    """Server-sent events from a byte stream: the `data` of each event, up to `[DONE]`.
 
-    Split here rather than with aiohttp's `readline`, which refuses lines over 128 KiB
-    with a bare `ValueError` (one SSE chunk can be a whole long answer).
+    `data:` lines of one event are joined with `\\n`; a blank line ends the event;
+    comments, event names, ids and stray blank lines carry nothing. A line or an event
+    longer than `limit` bytes is malformed. Synchronous on purpose: the stream's bytes
+    arrive in parts that hold many events, and splitting a part here costs a fraction
+    of resuming an async generator once per line.
     """
-    pending = b""
-    async for part in response.content.iter_any():
-        pending = pending + part if pending else part
-        start = 0
-        while (end := pending.find(b"\n", start)) >= 0:
-            yield pending[start:end]
-            start = end + 1
-        pending = pending[start:]
-        if len(pending) > limit:
-            raise malformed()
-    if pending:
-        yield pending
+
+    def __init__(self, limit: int, what: str) -> None:
+        self._limit = limit
+        self._what = what
+        self._pending = b""
+        self._data: list[bytes] = []
+        self.done = False  # `[DONE]` was seen; later bytes are ignored
+
+    def feed(self, part: bytes) -> list[bytes]:
+        """The events that `part` completes, in order."""
+        lines = (self._pending + part if self._pending else part).split(b"\n")
+        self._pending = lines.pop()
+        if len(self._pending) > self._limit:
+            raise malformed(self._what)
+        return self._events(lines)
+
+    def close(self) -> list[bytes]:
+        """The last event, when the stream ended without its blank line."""
+        if self.done:
+            return []
+        events = self._events([self._pending, b""] if self._pending else [b""])
+        self._pending = b""
+        return events
+
+    def _events(self, lines: list[bytes]) -> list[bytes]:
+        events: list[bytes] = []
+        data = self._data
+        for raw_line in lines:
+            line = raw_line.rstrip(b"\r")
+            if line.startswith(b"data:"):
+                data.append(line[6:] if line[5:6] == b" " else line[5:])
+                if len(data) > 1 and sum(map(len, data)) > self._limit:
+                    raise malformed(self._what)
+            elif not line and data:
+                event = data[0] if len(data) == 1 else b"\n".join(data)
+                data.clear()
+                if event.startswith(b"[DONE]"):
+                    self.done = True
+                    break
+                events.append(event)
+        return events
 
 
 async def _read_capped(response: aiohttp.ClientResponse, limit: int) -> bytes | None:
@@ -269,7 +301,6 @@ class OpenAIProvider:
     async def stream_chat(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
         """Deltas in order, then one `StreamEnd`; closing early closes the upstream call.
 
-        Server-sent events are read line by line: `data:` lines of one event are joined,
         `[DONE]` ends the stream, and a chunk carrying `error` is an upstream error.
         """
         body = self._body(request, stream=True)
@@ -285,26 +316,16 @@ class OpenAIProvider:
                 timeout=self._request_timeout,
             ) as response:
                 await self._refuse(response)
-                data: list[bytes] = []
-                async for raw_line in _lines(response, MAX_EVENT_BYTES):
-                    line = raw_line.rstrip(b"\r")
-                    if line.startswith(b"data:"):
-                        data.append(line[6:] if line[5:6] == b" " else line[5:])
-                        if len(data) > 1 and sum(map(len, data)) > MAX_EVENT_BYTES:
-                            raise malformed(self._what)
-                    elif not line and data:  # a blank line ends the event
-                        event = data[0] if len(data) == 1 else b"\n".join(data)
-                        data.clear()
-                        if event.startswith(b"[DONE]"):
-                            break
+                sse = SseEvents(MAX_EVENT_BYTES, self._what)
+                async for part in response.content.iter_any():
+                    for event in sse.feed(part):
                         for item in self._events(state, event):
                             yield item
-                    # comments, event names, ids and stray blank lines carry nothing
+                    if sse.done:
+                        break
                 else:
-                    if data and not data[0].startswith(b"[DONE]"):  # no final blank line
-                        if sum(map(len, data)) > MAX_EVENT_BYTES:
-                            raise malformed(self._what)
-                        for item in self._events(state, b"\n".join(data)):
+                    for event in sse.close():
+                        for item in self._events(state, event):
                             yield item
         except AIO_ERRORS as exc:
             raise aio_error(exc, self._what) from None
