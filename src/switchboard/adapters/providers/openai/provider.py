@@ -88,9 +88,10 @@ class SseEvents:
 
     `data:` lines of one event are joined with `\\n`; a blank line ends the event;
     comments, event names, ids and stray blank lines carry nothing. A line or an event
-    longer than `limit` bytes is malformed. Synchronous on purpose: the stream's bytes
-    arrive in parts that hold many events, and splitting a part here costs a fraction
-    of resuming an async generator once per line.
+    longer than `limit` bytes is malformed (aiohttp's own `readline` refuses lines over
+    128 KiB, and one chunk can carry a whole long answer). Synchronous on purpose: the
+    stream's bytes arrive in parts that hold many events, and splitting a part here
+    costs a fraction of resuming an async generator once per line.
     """
 
     def __init__(self, limit: int, what: str) -> None:
