@@ -24,6 +24,11 @@ SWEEP_EVERY = 4096
 Window = tuple[int, int, int, int]
 
 
+def _left_in_window(now: float, expiry: int) -> float:
+    """Seconds until the current window of `expiry` seconds ends."""
+    return (1 - (now / expiry) % 1) * expiry
+
+
 class ProcessCounters(Storage, SlidingWindowCounterSupport):
     """Sliding-window counters (and plain fixed-window counters) in this process's memory."""
 
@@ -57,7 +62,7 @@ class ProcessCounters(Storage, SlidingWindowCounterSupport):
         now = time.time()
         index, _, previous, current = self._window(key, expiry, now)
         # The previous window weighs what is left of the current one, as in `limits`.
-        weighted = previous * (1 - (now / expiry) % 1) + current
+        weighted = previous * _left_in_window(now, expiry) / expiry + current
         if floor(weighted) + amount > limit:
             return False
         self._windows[key] = (index, expiry, previous, current + amount)
@@ -70,7 +75,7 @@ class ProcessCounters(Storage, SlidingWindowCounterSupport):
         """(previous count, its time to live, current count, its time to live)."""
         now = time.time()
         _, _, previous, current = self._window(key, expiry, now)
-        left = (1 - (now / expiry) % 1) * expiry
+        left = _left_in_window(now, expiry)
         return previous, left if previous else 0.0, current, left + expiry
 
     async def clear_sliding_window(self, key: str, expiry: int) -> None:

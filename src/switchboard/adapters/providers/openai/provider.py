@@ -113,7 +113,7 @@ class SseEvents:
         """The last event, when the stream ended without its blank line."""
         if self.done:
             return []
-        events = self._events([self._pending, b""] if self._pending else [b""])
+        events = self._events([self._pending, b""])
         self._pending = b""
         return events
 
