@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from bench.jobs.tasks import STAMP
-from switchboard.api.context import AppContext
+from switchboard.core.container import AppContext
 from switchboard.core.jobs.schemas import JobCreate
 from switchboard.core.jobs.service import JobService, JobSetup
 from switchboard.models import Job, User

@@ -4,24 +4,23 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 import structlog
 from fastapi import APIRouter, FastAPI, Request, Response
 
 from switchboard import __version__
-from switchboard.api.context import AppContext
-from switchboard.api.errors import INTERNAL_ERROR, face_renderer
+from switchboard.api.errors import INTERNAL_ERROR, ErrorInfo, face_renderer, status_of
+from switchboard.api.faces import EnabledFace, mount_faces
 from switchboard.api.metrics import metrics_router
 from switchboard.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from switchboard.api.responses import JSONResponse
+from switchboard.api.shared_paths import Contribution, SharedFragment
 from switchboard.bootstrap import build_context
 from switchboard.config import Settings
-from switchboard.faces import openai as openai_face
-from switchboard.faces import pluginmind as pluginmind_face
-from switchboard.faces import pocketllm as pocketllm_face
-from switchboard.faces import switchboard as native_face
+from switchboard.core.container import AppContext
 from switchboard.logs import configure_logging
+from switchboard.registry import enabled_faces
 
 log = structlog.get_logger(__name__)
 
@@ -38,12 +37,17 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
             await ctx.services(uow).accounts.ensure_owner(settings.owner_email)
         await ctx.job_runtime.start(consume=_runs_jobs(settings))
         stops = asyncio.create_task(ctx.replies.listen_for_stops(), name="reply-stops")
-        log.info("started", version=__version__, faces=list(settings.faces))
         try:
-            yield
+            async with AsyncExitStack() as face_hooks:
+                for hook in hooks:
+                    await face_hooks.enter_async_context(hook(ctx))
+                log.info("started", version=__version__, faces=[f.spec.name for f in faces])
+                try:
+                    yield
+                finally:
+                    stops.cancel()
+                    await ctx.replies.drain()
         finally:
-            stops.cancel()
-            await ctx.replies.drain()
             await ctx.job_runtime.stop()
             await ctx.bus.aclose()
             await ctx.recorder.aclose()
@@ -60,8 +64,8 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
     )
     app.state.ctx = ctx
     app.state.settings = settings
-    _mount_faces(app, settings)
-    app.include_router(_root_router(settings))
+    faces = enabled_faces(settings)
+    hooks = mount_faces(app, ctx, faces, extra_shared=[_core_fragment(settings, faces)])
     app.include_router(metrics_router())
     app.include_router(_health_router(ctx))
     app.add_exception_handler(Exception, _unexpected_error)
@@ -84,47 +88,21 @@ def _runs_jobs(settings: Settings) -> bool:
     return settings.jobs_in_process == "on"
 
 
-def _mount_faces(app: FastAPI, settings: Settings) -> None:
-    pocketllm = "pocketllm" in settings.faces
-    if "openai" in settings.faces:
-        # With PocketLLM mounted, its `/v1/models` answers OpenAI clients too (DESIGN.md).
-        app.include_router(openai_face.build_router(include_models=not pocketllm))
-    if pocketllm:
-        app.include_router(pocketllm_face.build_router(docs_alias=settings.enable_swagger_docs))
-    if "pluginmind" in settings.faces:
-        app.include_router(pluginmind_face.build_router(_pluginmind_options(settings)))
-    if "switchboard" in settings.faces:
-        app.include_router(native_face.build_router())
-
-
-def _pluginmind_options(settings: Settings) -> pluginmind_face.PluginMindOptions:
-    return pluginmind_face.PluginMindOptions(
-        name="switchboard",
-        version=__version__,
-        git_sha=settings.git_sha,
-        rate_limit=settings.pluginmind_rate_limit,
-        cookie=pluginmind_face.CookiePolicy(
-            secure=settings.pluginmind_cookie_secure, domain=settings.pluginmind_cookie_domain
-        ),
-    )
-
-
-def _root_router(settings: Settings) -> APIRouter:
-    """`GET /` is shared: PluginMind's fields and PocketLLM's docs path in one answer."""
-    router = APIRouter(tags=["operations"])
+def _core_fragment(settings: Settings, faces: list[EnabledFace]) -> Contribution:
+    """switchboard's own fields of `GET /`: what it is and which faces are mounted."""
     docs = "/docs" if settings.enable_swagger_docs else None
-    body: dict[str, object] = {"name": "switchboard", "version": __version__, "docs": docs}
-    if "pluginmind" in settings.faces:
-        body |= pluginmind_face.root_fields(name="switchboard", version=__version__, docs_url=docs)
-    if "pocketllm" in settings.faces:
-        body |= pocketllm_face.root_fields(docs_enabled=settings.enable_swagger_docs)
-    body["faces"] = list(settings.faces)
+    body: dict[str, object] = {
+        "name": "switchboard",
+        "version": __version__,
+        "docs": docs,
+        "faces": [face.spec.name for face in faces],
+    }
 
-    @router.get("/", include_in_schema=False)
-    async def root() -> JSONResponse:
-        return JSONResponse(body)
+    async def fields(*_: object) -> dict[str, object]:
+        return body
 
-    return router
+    keys = frozenset(body)
+    return "switchboard-core", _render_generic, SharedFragment("/", keys, fields, owns=keys)
 
 
 def _health_router(ctx: AppContext) -> APIRouter:
@@ -162,12 +140,18 @@ async def _unexpected_error(request: Request, exc: Exception) -> Response:
     return response
 
 
-def _generic_error(request_id: str | None) -> dict[str, object]:
+def _render_generic(request: Request, info: ErrorInfo) -> Response:
+    request_id = request.scope.get("state", {}).get("request_id")
+    return JSONResponse(_generic_error(request_id, info), status_code=status_of(info))
+
+
+def _generic_error(request_id: str | None, info: ErrorInfo = INTERNAL_ERROR) -> dict[str, object]:
+    error_type = "server_error" if status_of(info) >= 500 else "invalid_request_error"
     return {
         "error": {
-            "message": INTERNAL_ERROR.message,
-            "type": "server_error",
-            "code": INTERNAL_ERROR.code,
+            "message": info.message,
+            "type": error_type,
+            "code": info.code,
             "request_id": request_id,
         }
     }

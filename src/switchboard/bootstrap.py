@@ -19,8 +19,8 @@ from switchboard.adapters.providers.factory import DefaultProviderFactory
 from switchboard.adapters.queue.memory import InMemoryJobQueue
 from switchboard.adapters.queue.metrics import PrometheusJobObserver
 from switchboard.adapters.storage import LocalMediaStorage, SafeImageFetcher
-from switchboard.api.context import AppContext, AppOptions
-from switchboard.api.ratelimit import RateLimiter
+from switchboard.core.container import AppContext, AppOptions
+from switchboard.adapters.ratelimit import LimitsRateLimiter
 from switchboard.config import Settings
 from switchboard.core.accounts.cache import CredentialCache
 from switchboard.core.accounts.google import GoogleVerifier
@@ -138,7 +138,7 @@ def build_context(settings: Settings) -> AppContext:
 
     recorder = UsageRecorder(write_usage, interval=settings.usage_flush_interval_seconds)
     resolver = ModelResolver(settings.model_aliases)
-    limiter = RateLimiter(settings.redis_url)
+    limiter = LimitsRateLimiter(settings.redis_url)
 
     async def database_ping() -> None:
         try:
@@ -174,7 +174,10 @@ def build_context(settings: Settings) -> AppContext:
             refresh_ttl_days=settings.refresh_token_ttl_days,
             rate_limit_default=settings.rate_limit_default,
             rate_limit_auth=settings.rate_limit_auth,
+            rate_limits={"pluginmind": settings.pluginmind_rate_limit},
             faces=tuple(settings.faces),
+            owner_email=settings.owner_email,
+            local_trust=settings.local_trust_enabled,
         ),
         engine=engine,
         sessions=sessions,

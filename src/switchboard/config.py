@@ -12,6 +12,8 @@ from typing import Annotated, Literal
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from switchboard.kit.loopback import listens_on_loopback_only
+
 ALL_FACES = (
     "openai",
     "pocketllm",
@@ -45,6 +47,9 @@ class Settings(BaseSettings):
     faces: Annotated[list[str], NoDecode] = Field(default_factory=lambda: list(ALL_FACES))
     local_trust: Literal["auto", "on", "off"] = "auto"
     owner_email: str = "owner@localhost"
+    # Where `switchboard serve` listens (it sets this for the serving process); local
+    # trust in "auto" is on only while this is a loopback address.
+    listen_host: str | None = None
 
     env: Literal["development", "production"] = "development"
     log_format: Literal["auto", "json", "console"] = "auto"
@@ -165,6 +170,13 @@ class Settings(BaseSettings):
         if unknown:
             raise ValueError(f"unknown faces: {', '.join(unknown)}; known: {', '.join(ALL_FACES)}")
         return value
+
+    @property
+    def local_trust_enabled(self) -> bool:
+        """Whether loopback clients without credentials may act as the owner."""
+        if self.local_trust == "auto":
+            return listens_on_loopback_only(self.listen_host)
+        return self.local_trust == "on"
 
     @property
     def resolved_data_dir(self) -> Path:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from switchboard.api.ratelimit import RateLimiter
+from switchboard.adapters.ratelimit import LimitsRateLimiter
 from tests.fixtures.app import Harness
 from tests.fixtures.network import refusing_port
 
@@ -46,7 +46,7 @@ class TestMetricsAndHealth:
 
 class TestRateLimiter:
     async def test_memory_window(self) -> None:
-        limiter = RateLimiter()
+        limiter = LimitsRateLimiter()
         first = await limiter.hit("2/minute", "k")
         second = await limiter.hit("2/minute", "k")
         third = await limiter.hit("2/minute", "k")
@@ -56,7 +56,7 @@ class TestRateLimiter:
 
     async def test_unreachable_redis_falls_back_to_memory_and_reports_degraded(self) -> None:
         with refusing_port() as port:
-            limiter = RateLimiter(f"redis://127.0.0.1:{port}/0")
+            limiter = LimitsRateLimiter(f"redis://127.0.0.1:{port}/0")
             decisions = [await limiter.hit("1/minute", "k") for _ in range(2)]
         assert [d.allowed for d in decisions] == [True, False]
         assert limiter.degraded

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from switchboard.api.context import Services
+from switchboard.core.container import Services
 from switchboard.core.conversations.runner import ReplyOptions
 from switchboard.core.conversations.schemas import ConversationCreate, ConversationUpdate
 from switchboard.core.errors import ErrorKind, SwitchboardError

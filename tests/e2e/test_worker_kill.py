@@ -23,7 +23,7 @@ import pytest
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from switchboard.api.context import AppContext
+from switchboard.core.container import AppContext
 from switchboard.bootstrap import build_context
 from switchboard.core.jobs.schemas import JobCreate, JobRead, JobStatus
 from switchboard.kit.ids import new_id

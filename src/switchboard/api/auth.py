@@ -1,50 +1,219 @@
-"""Authentication shared by the faces: switchboard's own bearer credentials.
+"""Authentication as ordered chains of credential schemes, one for HTTP and sockets.
 
-Every face accepts an API key (`sb-...`) or an access token from any face's sign-in as
-`Authorization: Bearer ...`; faces add their own schemes (cookies, master tokens) on top.
+A face declares one `AuthChain` (for example `Bearer()`, then `Cookie("pm_session")`,
+then `LocalTrust()`); the same chain authenticates its routes, its WebSockets and its
+Socket.IO handshakes, because every scheme reads a `Handshake`: the connection's ASGI
+scope plus, for Socket.IO, the client's `auth` payload. A scheme either finds no
+credential of its kind (the chain tries the next one), or decides: a principal, or
+`Unauthenticated` when the credential it found is wrong. What a presented token *is*
+(an API key, an access token, a face's own prefix) is decided by core, by its shape.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+import hmac
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Protocol
 
 from fastapi import Depends, Request
+from starlette.requests import HTTPConnection
+from starlette.types import Scope
 
-from switchboard.api.context import Services, ServicesDep
-from switchboard.core.accounts.principal import Principal
-from switchboard.core.accounts.rules import looks_like_api_key
+from switchboard.api.context import ServicesDep
+from switchboard.api.localtrust import is_trusted_local
+from switchboard.core.accounts.errors import TokenExpired, TokenRevoked
+from switchboard.core.accounts.principal import AuthMethod, Principal
+from switchboard.core.container import Services
 from switchboard.core.errors import PermissionDenied, Unauthenticated
 
 MAX_BEARER_LENGTH = 4096
 
 
-def bearer_token(request: Request) -> str | None:
-    """The credential of an `Authorization: Bearer` header, or None."""
-    header = request.headers.get("authorization")
-    if not header:
-        return None
-    scheme, _, value = header.partition(" ")
-    value = value.strip()
-    if scheme.lower() != "bearer" or not value or len(value) > MAX_BEARER_LENGTH:
+@dataclass(frozen=True, slots=True)
+class Handshake:
+    """Where credentials can arrive: one HTTP request, WebSocket or Socket.IO connect."""
+
+    scope: Scope
+    # Socket.IO's `auth` payload (`io(url, {auth: {token}})`); None elsewhere.
+    socketio_auth: object = None
+
+    @property
+    def connection(self) -> HTTPConnection:
+        """Starlette's view of the scope: headers, cookies, query, client, URL."""
+        return HTTPConnection(self.scope)
+
+    @property
+    def is_socket(self) -> bool:
+        """A WebSocket or Socket.IO handshake, where browsers cannot set headers."""
+        return self.scope["type"] == "websocket" or self.socketio_auth is not None
+
+
+def clean_token(value: object) -> str | None:
+    """`value` when it is a plausible credential (a non-empty, bounded string), else None."""
+    if not isinstance(value, str) or not value or len(value) > MAX_BEARER_LENGTH:
         return None
     return value
 
 
-async def principal_from_bearer(services: Services, token: str) -> Principal:
-    """The principal behind an API key or an access token."""
-    if looks_like_api_key(token):
-        return await services.accounts.verify_api_key(token)
-    return await services.accounts.verify_access_token(token)
+def bearer_from_header(value: str | None) -> str | None:
+    """The credential of an `Authorization: Bearer ...` header value, or None."""
+    if not value:
+        return None
+    scheme, _, token = value.partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return clean_token(token.strip())
 
 
-async def require_principal(request: Request, services: ServicesDep) -> Principal:
-    """The authenticated caller; 401 (in the face's shape) when there is none."""
-    token = bearer_token(request)
-    if token is None:
-        raise Unauthenticated("Missing bearer token", code="missing_credentials")
-    principal = await principal_from_bearer(services, token)
-    request.state.principal = principal
-    return principal
+def bearer_token(conn: HTTPConnection) -> str | None:
+    """The credential of an `Authorization: Bearer` header, or None."""
+    return bearer_from_header(conn.headers.get("authorization"))
+
+
+class Scheme(Protocol):
+    """One way a credential can be presented."""
+
+    async def authenticate(self, handshake: Handshake, services: Services) -> Principal | None:
+        """The principal when this scheme's credential is present; None when it is absent;
+        `Unauthenticated` when it is present but not valid."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Bearer:
+    """`Authorization: Bearer <token>`; on Socket.IO, also `auth: {token}`."""
+
+    async def authenticate(self, handshake: Handshake, services: Services) -> Principal | None:
+        """The principal behind a bearer token, if one is present."""
+        token = bearer_token(handshake.connection)
+        if token is None and isinstance(handshake.socketio_auth, Mapping):
+            token = clean_token(handshake.socketio_auth.get("token"))
+        if token is None:
+            return None
+        return await services.verify_credential(token)
+
+
+@dataclass(frozen=True, slots=True)
+class QueryToken:
+    """`?token=` on sockets and event streams only: URLs leak into logs and history, so a
+    plain HTTP route never takes a credential from its query string."""
+
+    name: str = "token"
+    event_streams: bool = True
+
+    async def authenticate(self, handshake: Handshake, services: Services) -> Principal | None:
+        """The principal behind the query token of a socket or event stream."""
+        conn = handshake.connection
+        if not (handshake.is_socket or (self.event_streams and _wants_event_stream(conn))):
+            return None
+        token = clean_token(conn.query_params.get(self.name))
+        if token is None:
+            return None
+        return await services.verify_credential(token)
+
+
+@dataclass(frozen=True, slots=True)
+class CookieMessages:
+    """What a face says when its session cookie is missing, expired or invalid."""
+
+    expired: str = "Session expired"
+    invalid: str = "Invalid session token"
+
+
+@dataclass(frozen=True, slots=True)
+class Cookie:
+    """A session cookie holding one of our access tokens."""
+
+    name: str
+    messages: CookieMessages = field(default_factory=CookieMessages)
+    auth_method: AuthMethod = "session_cookie"
+
+    async def authenticate(self, handshake: Handshake, services: Services) -> Principal | None:
+        """The principal of the session cookie, if the request carries one."""
+        value = handshake.connection.cookies.get(self.name)
+        if not value:
+            return None
+        try:
+            return await services.accounts.verify_access_token(value, auth_method=self.auth_method)
+        except (TokenExpired, TokenRevoked):
+            raise Unauthenticated(self.messages.expired, code="session_expired") from None
+        except Unauthenticated:
+            # Not ours (another deployment's secret), tampered with, or for no session.
+            raise Unauthenticated(self.messages.invalid, code="invalid_session") from None
+
+
+@dataclass(frozen=True, slots=True)
+class LocalTrust:
+    """A loopback client without credentials acts as the owner, while the operator's
+    local-trust setting allows it (see `api.localtrust` for every condition)."""
+
+    async def authenticate(self, handshake: Handshake, services: Services) -> Principal | None:
+        """The owner's principal for a trusted local connection; None otherwise."""
+        options = services.ctx.options
+        if not options.local_trust or not is_trusted_local(handshake.scope):
+            return None
+        return await services.accounts.owner_principal(options.owner_email)
+
+
+@dataclass(frozen=True, slots=True)
+class SharedSecret:
+    """A fixed secret (a master token) compared in constant time; acts as the owner."""
+
+    secret: str
+
+    async def authenticate(self, handshake: Handshake, services: Services) -> Principal | None:
+        """The owner's principal when the bearer token is the secret."""
+        token = bearer_token(handshake.connection)
+        if token is None or not hmac.compare_digest(token.encode(), self.secret.encode()):
+            return None
+        return await services.accounts.owner_principal(services.ctx.options.owner_email)
+
+
+class AuthChain:
+    """Schemes tried in order: the first that finds its credential decides.
+
+    Instances are FastAPI dependencies (`Depends(chain.require)` is the same callable on
+    every route, so a request authenticates once however many dependencies ask).
+    """
+
+    def __init__(
+        self,
+        *schemes: Scheme,
+        missing: str = "Missing bearer token",
+        missing_code: str = "missing_credentials",
+    ) -> None:
+        self.schemes = schemes
+        self.missing = missing
+        self.missing_code = missing_code
+
+    async def authenticate(self, handshake: Handshake, services: Services) -> Principal | None:
+        """The caller, or None when no scheme found a credential."""
+        for scheme in self.schemes:
+            principal = await scheme.authenticate(handshake, services)
+            if principal is not None:
+                return principal
+        return None
+
+    async def principal(self, handshake: Handshake, services: Services) -> Principal:
+        """The caller; `Unauthenticated` when no scheme found a credential."""
+        principal = await self.authenticate(handshake, services)
+        if principal is None:
+            raise Unauthenticated(self.missing, code=self.missing_code)
+        return principal
+
+    async def require(self, request: Request, services: ServicesDep) -> Principal:
+        """Dependency: the authenticated caller (401 in the face's shape otherwise)."""
+        principal = await self.principal(Handshake(request.scope), services)
+        request.state.principal = principal
+        return principal
+
+    async def optional(self, request: Request, services: ServicesDep) -> Principal | None:
+        """Dependency: the caller when a credential was presented, else None."""
+        principal = await self.authenticate(Handshake(request.scope), services)
+        if principal is not None:
+            request.state.principal = principal
+        return principal
 
 
 def require_scope(principal: Principal, scope: str) -> None:
@@ -53,4 +222,17 @@ def require_scope(principal: Principal, scope: str) -> None:
         raise PermissionDenied(f"This API key lacks the '{scope}' scope", code="missing_scope")
 
 
-PrincipalDep = Annotated[Principal, Depends(require_principal)]
+# switchboard's own credentials, which every face accepts.
+BEARER = AuthChain(Bearer())
+
+PrincipalDep = Annotated[Principal, Depends(BEARER.require)]
+
+
+async def require_principal(request: Request, services: Services) -> Principal:
+    """`BEARER.require` for routes that open their unit of work themselves."""
+    return await BEARER.require(request, services)
+
+
+def _wants_event_stream(conn: HTTPConnection) -> bool:
+    accept: Any = conn.headers.get("accept", "")
+    return "text/event-stream" in str(accept)

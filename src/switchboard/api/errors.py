@@ -8,7 +8,7 @@ into an `ErrorInfo` and lets the face's renderer shape the response.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -52,8 +52,50 @@ class ErrorRenderer(Protocol):
     def __call__(self, request: Request, info: ErrorInfo) -> Response: ...
 
 
+# The status of each kind unless a face's document says otherwise.
+DEFAULT_STATUS: Mapping[ErrorKind, int] = {
+    ErrorKind.INVALID: 400,
+    ErrorKind.NOT_FOUND: 404,
+    ErrorKind.CONFLICT: 409,
+    ErrorKind.UNAUTHENTICATED: 401,
+    ErrorKind.PERMISSION_DENIED: 403,
+    ErrorKind.RATE_LIMITED: 429,
+    ErrorKind.UPSTREAM_UNAVAILABLE: 502,
+    ErrorKind.UPSTREAM_REJECTED: 502,
+    ErrorKind.TIMEOUT: 504,
+}
+# A provider refusing the request itself (bad model, bad parameter) is the client's to fix.
+CLIENT_FAULT_UPSTREAM_STATUSES = frozenset({400, 404, 413, 422})
+
 RENDERER_STATE_KEY = "render_error"
 INTERNAL_ERROR = ErrorInfo(None, "internal_error", "Internal server error", status=500)
+
+
+def status_of(info: ErrorInfo, table: Mapping[ErrorKind, int] = DEFAULT_STATUS) -> int:
+    """The HTTP status of an error: fixed by its cause, else by its kind in `table`."""
+    if info.status is not None:
+        return info.status
+    if info.kind is None:
+        return 500
+    if is_client_fault(info):
+        return 400
+    return table.get(info.kind, DEFAULT_STATUS[info.kind])
+
+
+def is_client_fault(info: ErrorInfo) -> bool:
+    """True when a provider refused the request itself, which the client must fix."""
+    return (
+        info.kind == ErrorKind.UPSTREAM_REJECTED
+        and info.upstream_status in CLIENT_FAULT_UPSTREAM_STATUSES
+    )
+
+
+def error_headers(info: ErrorInfo) -> dict[str, str]:
+    """The headers every error response carries: its own, and `Retry-After` when known."""
+    headers = dict(info.headers)
+    if info.retry_after is not None:
+        headers["Retry-After"] = str(max(1, round(info.retry_after)))
+    return headers
 
 
 def face_renderer(request: Request) -> ErrorRenderer | None:

@@ -12,7 +12,7 @@ import typer
 from rich.table import Column, Table
 
 from switchboard import __version__
-from switchboard.api.context import Services
+from switchboard.core.container import Services
 from switchboard.bootstrap import master_token, prepare_data_dir
 from switchboard.cli.runtime import console, context, errors, run, settings
 from switchboard.core.accounts.principal import Principal
@@ -74,6 +74,8 @@ def serve(
     sys.stderr.flush()
     mode = "reload" if reload else "run"
     args = [host, str(port), str(workers), mode]
+    # Local trust in "auto" depends on where the server listens (config.Settings.listen_host).
+    os.environ["SWITCHBOARD_LISTEN_HOST"] = host
     os.execv(sys.executable, [sys.executable, "-m", "switchboard.cli.server", *args])  # noqa: S606
 
 

@@ -19,8 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sse_starlette import ServerSentEvent
 from starlette.responses import JSONResponse, Response
 
-from switchboard.api.context import AppContext
-from switchboard.api.realtime.auth import bearer_authenticator, bearer_from_header
+from switchboard.core.container import AppContext
+from switchboard.api.auth import AuthChain, Bearer, Handshake, QueryToken
+from switchboard.api.realtime.auth import chain_authenticator
 from switchboard.api.realtime.socketio import SocketIOHub, register_topic_events
 from switchboard.api.realtime.sse import event_stream_response
 from switchboard.api.realtime.websocket import Heartbeat, accept_authenticated, pump_events
@@ -97,7 +98,7 @@ async def _run(work: Callable[[], Awaitable[T]]) -> T:
 
 def build_app(ctx: AppContext, settings: Any, tasks: dict[str, str]) -> tuple[FastAPI, SocketIOHub]:
     app = create_app(settings, context=ctx)
-    authenticate = bearer_authenticator(ctx)
+    authenticate = chain_authenticator(ctx, AuthChain(Bearer(), QueryToken()))
     # Tasks here are made-up ids, not job rows: answer their ownership from `tasks`.
     registry = OwnershipRegistry()
 
@@ -110,10 +111,7 @@ def build_app(ctx: AppContext, settings: Any, tasks: dict[str, str]) -> tuple[Fa
     @app.get("/_rt/events")
     async def events(request: Request, topic: str) -> Response:
         try:
-            token = bearer_from_header(request.headers.get("authorization"))
-            if token is None:
-                return JSONResponse({"error": "unauthenticated"}, status_code=401)
-            principal = await authenticate(token)
+            principal = await authenticate(Handshake(request.scope))
             await ctx.topics.authorize(principal, topic)
         except NotFound:
             return JSONResponse({"error": "not_found"}, status_code=404)

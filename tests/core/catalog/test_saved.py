@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from sqlalchemy.exc import DBAPIError
 
-from switchboard.api.context import Services
+from switchboard.core.container import Services
 from switchboard.core.catalog.saved import ModelSelection, SavedModelNotFound, SavedModelRead
 from switchboard.core.errors import Invalid
 from tests.fixtures.app import Harness

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from switchboard.api.context import Services
+from switchboard.core.container import Services
 from switchboard.bootstrap import build_bus
 from switchboard.core.catalog.pricing import cost_usd
 from switchboard.core.conversations.active import ActiveReplies

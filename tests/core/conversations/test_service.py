@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from switchboard.api.context import Services
+from switchboard.core.container import Services
 from switchboard.core.conversations.errors import ConversationNotFound
 from switchboard.core.conversations.schemas import (
     ConversationCreate,

@@ -7,7 +7,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from switchboard.api.context import Services
+from switchboard.core.container import Services
 from switchboard.core.jobs.schemas import JobCreate, JobRead, JobStatus
 from tests.fixtures.app import Harness
 from tests.fixtures.jobs import MODULE

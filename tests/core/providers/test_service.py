@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text, update
 
-from switchboard.api.context import Services
+from switchboard.core.container import Services
 from switchboard.core.errors import ErrorKind, SwitchboardError
 from switchboard.core.providers.errors import (
     KeyBoundElsewhere,

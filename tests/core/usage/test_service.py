@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from switchboard.api.context import Services
+from switchboard.core.container import Services
 from switchboard.core.usage.recorder import UsageEntry
 from switchboard.core.usage.repository import UsageRepository
 from switchboard.kit.clock import utcnow

@@ -1,40 +1,22 @@
-"""Credentials for sockets, which arrive in headers, query strings or handshake payloads."""
+"""Sockets authenticate with the same chains as routes: one handshake, one unit of work."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from switchboard.api.auth import MAX_BEARER_LENGTH, principal_from_bearer
-from switchboard.api.context import AppContext
+from switchboard.api.auth import BEARER, AuthChain, Handshake
 from switchboard.core.accounts.principal import Principal
+from switchboard.core.container import AppContext
 
-Authenticator = Callable[[str], Awaitable[Principal]]
-"""Turns a presented credential into a principal; raises `Unauthenticated` otherwise."""
-
-
-def bearer_from_header(value: str | None) -> str | None:
-    """The credential of an `Authorization: Bearer ...` header value, or None."""
-    if not value:
-        return None
-    scheme, _, token = value.partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token:
-        return None
-    return clean_token(token)
+Authenticator = Callable[[Handshake], Awaitable[Principal]]
+"""Turns a socket's handshake into a principal; raises `Unauthenticated` otherwise."""
 
 
-def clean_token(value: object) -> str | None:
-    """`value` when it is a plausible credential (a non-empty, bounded string), else None."""
-    if not isinstance(value, str) or not value or len(value) > MAX_BEARER_LENGTH:
-        return None
-    return value
+def chain_authenticator(ctx: AppContext, chain: AuthChain = BEARER) -> Authenticator:
+    """`chain`'s verdict on a handshake, reached in a unit of work of its own."""
 
-
-def bearer_authenticator(ctx: AppContext) -> Authenticator:
-    """switchboard's own credentials (API key or access token), checked in a unit of work."""
-
-    async def authenticate(token: str) -> Principal:
-        async with ctx.unit_of_work() as uow:
-            return await principal_from_bearer(ctx.services(uow), token)
+    async def authenticate(handshake: Handshake) -> Principal:
+        async with ctx.open_services() as services:
+            return await chain.principal(handshake, services)
 
     return authenticate

@@ -17,10 +17,11 @@ from typing import Any
 import socketio
 import structlog
 
-from switchboard.api.realtime.auth import Authenticator, bearer_from_header, clean_token
+from switchboard.api.auth import Handshake
+from switchboard.api.realtime.auth import Authenticator
 from switchboard.api.realtime.sse import event_body
 from switchboard.core.accounts.principal import Principal
-from switchboard.core.errors import NotFound, SwitchboardError, Unauthenticated
+from switchboard.core.errors import NotFound, SwitchboardError
 from switchboard.core.events.access import TopicAccess
 from switchboard.core.events.ports import EventBus
 from switchboard.core.events.schemas import Event
@@ -34,13 +35,6 @@ SocketIOFormatter = Callable[[Event], tuple[str, Any] | None]
 def default_socketio_format(event: Event) -> tuple[str, Any]:
     """The event's type as the Socket.IO event name, its neutral JSON shape as payload."""
     return event.type, event_body(event)
-
-
-def handshake_token(environ: dict[str, Any], auth: object) -> str | None:
-    """The credential from `auth={"token": ...}` or the `Authorization: Bearer` header."""
-    if isinstance(auth, dict) and (token := clean_token(auth.get("token"))):
-        return token
-    return bearer_from_header(environ.get("HTTP_AUTHORIZATION"))
 
 
 class SocketIOHub:
@@ -128,11 +122,10 @@ class SocketIOHub:
 
     # -- connection lifecycle -----------------------------------------------------------
     async def _connect(self, sid: str, environ: dict[str, Any], auth: object = None) -> None:
-        token = handshake_token(environ, auth)
+        # python-engineio keeps the ASGI scope of the handshake request in the environ.
+        handshake = Handshake(environ["asgi.scope"], socketio_auth=auth or {})
         try:
-            if token is None:
-                raise Unauthenticated("Missing credentials", code="missing_credentials")
-            principal = await self._authenticate(token)
+            principal = await self._authenticate(handshake)
         except SwitchboardError as exc:
             raise socketio.exceptions.ConnectionRefusedError(
                 {"message": "Unauthorized", "code": exc.code}

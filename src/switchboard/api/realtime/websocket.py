@@ -16,11 +16,12 @@ import orjson
 import structlog
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from switchboard.api.realtime.auth import Authenticator, bearer_from_header, clean_token
+from switchboard.api.auth import Handshake
+from switchboard.api.realtime.auth import Authenticator
 from switchboard.api.realtime.closing import close_source
 from switchboard.api.realtime.sse import event_body
 from switchboard.core.accounts.principal import Principal
-from switchboard.core.errors import ErrorKind, SwitchboardError, Unauthenticated
+from switchboard.core.errors import ErrorKind, SwitchboardError
 from switchboard.core.events.schemas import Event
 
 log = structlog.get_logger(__name__)
@@ -60,20 +61,6 @@ class Heartbeat:
     is_pong: Callable[[str], bool] = _is_json_pong
 
 
-def websocket_token(websocket: WebSocket) -> str | None:
-    """The credential from `Authorization: Bearer` or, failing that, `?token=`."""
-    header = bearer_from_header(websocket.headers.get("authorization"))
-    return header or clean_token(websocket.query_params.get("token"))
-
-
-async def authenticate_websocket(websocket: WebSocket, authenticate: Authenticator) -> Principal:
-    """The principal behind the socket's credential; `Unauthenticated` when there is none."""
-    token = websocket_token(websocket)
-    if token is None:
-        raise Unauthenticated("Missing credentials", code="missing_credentials")
-    return await authenticate(token)
-
-
 async def accept_authenticated(
     websocket: WebSocket,
     authenticate: Authenticator,
@@ -88,7 +75,7 @@ async def accept_authenticated(
     browsers can read; without it the handshake itself is refused (HTTP 403).
     """
     try:
-        principal = await authenticate_websocket(websocket, authenticate)
+        principal = await authenticate(Handshake(websocket.scope))
     except SwitchboardError as exc:
         if exc.kind not in (ErrorKind.UNAUTHENTICATED, ErrorKind.PERMISSION_DENIED):
             raise

@@ -175,6 +175,22 @@ class AccountService:
         await self._users.clear_owner_except(user.id)
         return to_user_read(user)
 
+    async def owner_principal(self, email: str) -> Principal:
+        """The owner acting without a credential (local trust, a master token)."""
+        key = "owner:" + rules.normalize_email(email)
+        cached = self._cached(key)
+        if cached is None:
+            cached = await self._verify_once(key, lambda: self._load_owner(email))
+        return cached
+
+    async def _load_owner(self, email: str) -> Principal:
+        owner = await self.ensure_owner(email)
+        principal = Principal(
+            user_id=owner.id, email=owner.email, is_admin=True, is_owner=True, auth_method="local"
+        )
+        self._remember("owner:" + owner.email, principal, until=None, now=self._clock())
+        return principal
+
     # --- passwords and sessions --------------------------------------------------------
 
     async def authenticate(self, email: str, password: str) -> UserRead:

@@ -9,7 +9,8 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from switchboard.api.auth import PrincipalDep, require_principal, require_scope
-from switchboard.api.context import Services, ServicesDep, request_services
+from switchboard.api.context import ServicesDep, request_services
+from switchboard.core.container import Services
 from switchboard.api.errors import face_route_class
 from switchboard.api.responses import JSONResponse, StreamingResponse
 from switchboard.core.accounts.principal import Principal

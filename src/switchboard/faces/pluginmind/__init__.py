@@ -28,3 +28,14 @@ def root_fields(*, name: str, version: str, docs_url: str | None) -> dict[str, A
 
 
 __all__ = ["CookiePolicy", "PluginMindOptions", "build_router", "root_fields"]
+
+
+# TEMPORARY shim until this face is converted to module-level routes with admission.
+from switchboard.api.auth import BEARER as _BEARER  # noqa: E402
+from switchboard.api.faces import FaceSpec as _FaceSpec  # noqa: E402
+from switchboard.faces.pluginmind.errors import render_error as _render_error  # noqa: E402
+
+FACE = _FaceSpec(
+    name="pluginmind", routers=[build_router()], render_error=_render_error, auth=_BEARER,
+    admission_checked=False,
+)

@@ -13,8 +13,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request, Response
 
-from switchboard.api.auth import bearer_token, principal_from_bearer
-from switchboard.api.context import Services, ServicesDep
+from switchboard.api.auth import bearer_token
+from switchboard.api.context import ServicesDep
+from switchboard.core.container import Services
 from switchboard.core.accounts.errors import TokenExpired, TokenRevoked
 from switchboard.core.accounts.google import SESSION_TTL_SECONDS
 from switchboard.core.accounts.principal import Principal
@@ -69,7 +70,7 @@ async def session_principal(services: Services, request: Request) -> Principal:
     """The caller behind a bearer credential or the session cookie; 401 otherwise."""
     bearer = bearer_token(request)
     if bearer is not None:
-        principal = await principal_from_bearer(services, bearer)
+        principal = await services.verify_credential(bearer)
     else:
         cookie = request.cookies.get(COOKIE)
         if not cookie:

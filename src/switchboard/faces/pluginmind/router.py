@@ -10,7 +10,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from switchboard.api.auth import bearer_token
-from switchboard.api.context import AppContext, ContextDep, Services, ServicesDep
+from switchboard.api.context import ContextDep, ServicesDep
+from switchboard.core.container import AppContext, Services
 from switchboard.api.errors import face_route_class
 from switchboard.api.responses import JSONResponse
 from switchboard.core.accounts.google import GoogleTokenInvalid

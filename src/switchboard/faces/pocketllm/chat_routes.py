@@ -10,7 +10,8 @@ from fastapi import APIRouter, Query, Request, Response
 from sse_starlette import ServerSentEvent
 
 from switchboard.api.auth import PrincipalDep
-from switchboard.api.context import Services, ServicesDep
+from switchboard.api.context import ServicesDep
+from switchboard.core.container import Services
 from switchboard.api.errors import info_from_exception
 from switchboard.api.realtime.sse import event_stream_response
 from switchboard.core.conversations.runner import ReplyFinished, ReplyOptions, ReplyStarted

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import Request
 
 from switchboard.api.auth import require_scope
-from switchboard.api.context import Services
+from switchboard.core.container import Services
 from switchboard.core.accounts.principal import Principal
 from switchboard.core.errors import PermissionDenied
 

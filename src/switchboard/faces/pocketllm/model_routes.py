@@ -11,7 +11,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from switchboard.api.auth import PrincipalDep
-from switchboard.api.context import Services, ServicesDep
+from switchboard.api.context import ServicesDep
+from switchboard.core.container import Services
 from switchboard.core.catalog.saved import ModelSelection
 from switchboard.core.errors import Invalid, NotFound, UpstreamRejected
 from switchboard.core.llm import ModelInfo

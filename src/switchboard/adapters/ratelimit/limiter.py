@@ -8,48 +8,20 @@ itself degraded so that `/ready` can say so. In memory, the counters live in
 
 from __future__ import annotations
 
-import math
-import time
-from dataclasses import dataclass
-
 import structlog
 from limits import RateLimitItem, parse
 from limits.aio.storage import RedisStorage, Storage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.errors import StorageError
-from starlette.types import Scope
 
-from switchboard.api.ratelimit_memory import ProcessCounters
-from switchboard.core.errors import RateLimited
+from switchboard.adapters.ratelimit.counters import ProcessCounters
+from switchboard.core.ops.ratelimit import RateDecision
 
 log = structlog.get_logger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class RateDecision:
-    """The outcome of one hit, with what the `X-RateLimit-*` headers report."""
-
-    allowed: bool
-    limit: int
-    remaining: int
-    reset_at: float
-
-    @property
-    def retry_after(self) -> int:
-        """Whole seconds until the window lets the next request through."""
-        return max(1, math.ceil(self.reset_at - time.time()))
-
-    def headers(self) -> list[tuple[bytes, bytes]]:
-        """`X-RateLimit-*` as raw ASGI headers (faces add `Retry-After` to their 429s)."""
-        return [
-            (b"x-ratelimit-limit", str(self.limit).encode()),
-            (b"x-ratelimit-remaining", str(max(self.remaining, 0)).encode()),
-            (b"x-ratelimit-reset", str(math.ceil(self.reset_at)).encode()),
-        ]
-
-
-class RateLimiter:
-    """Hits named limits per key; shared through Redis when a URL is given."""
+class LimitsRateLimiter:
+    """`core.ops.ratelimit.RateLimiter` on `limits`; shared through Redis when a URL is given."""
 
     def __init__(self, redis_url: str | None = None) -> None:
         self._memory = SlidingWindowCounterRateLimiter(ProcessCounters())
@@ -95,17 +67,6 @@ class RateLimiter:
         except (StorageError, OSError):
             self.degraded = True
             return await self._peek(self._memory, item, key)
-
-    async def check(self, scope: Scope, rate: str, *key: str) -> None:
-        """Hit `rate` for `key`, remember the headers for the response, raise when over."""
-        decision = await self.hit(rate, *key)
-        scope.setdefault("state", {})["ratelimit"] = decision
-        if not decision.allowed:
-            raise RateLimited(
-                "Rate limit exceeded. Try again later.",
-                code="rate_limit_exceeded",
-                retry_after=decision.retry_after,
-            )
 
     async def ping(self) -> None:
         """Raise when the shared storage is configured but unreachable."""

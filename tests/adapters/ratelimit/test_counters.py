@@ -10,7 +10,7 @@ from limits.aio.storage import MemoryStorage
 from limits.aio.strategies import FixedWindowRateLimiter, SlidingWindowCounterRateLimiter
 
 from switchboard.api import ratelimit_memory
-from switchboard.api.ratelimit_memory import ProcessCounters
+from switchboard.adapters.ratelimit.counters import ProcessCounters
 
 
 class Clock:

@@ -1,0 +1,150 @@
+"""Faces as registered parts.
+
+A face exports one `FaceSpec`: its routers, error renderer, authentication chain,
+contributions to shared paths, ASGI mounts (Socket.IO), WebSocket routes and lifespan
+hooks. The composition root mounts the enabled faces by looping over one table; nothing
+there names a face. `mount_faces` refuses, at start-up, a face route that declares no
+admission (default deny) and two faces that set one shared key differently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.routing import APIRoute
+from starlette.routing import BaseRoute
+from starlette.types import ASGIApp
+
+from switchboard.api.admission import admission_of
+from switchboard.api.auth import AuthChain
+from switchboard.api.errors import ErrorRenderer
+from switchboard.api.shared_paths import Contribution, SharedFragment, mount_shared_paths
+from switchboard.core.container import AppContext
+
+O = TypeVar("O")
+
+Lifespan = Callable[[AppContext], AbstractAsyncContextManager[None]]
+"""Work that lives as long as the app (started before serving, stopped after)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Mount:
+    """An ASGI app mounted at a path (Socket.IO), built once the context exists."""
+
+    path: str
+    build: Callable[[AppContext, Any], ASGIApp]
+
+
+@dataclass(frozen=True, slots=True)
+class SocketRoute:
+    """One WebSocket handler, served at every path in `paths`."""
+
+    paths: tuple[str, ...]
+    endpoint: Callable[..., Any]
+
+
+@dataclass(frozen=True, slots=True)
+class FaceSpec:
+    """Everything the app needs to serve one face."""
+
+    name: str
+    routers: Sequence[APIRouter]
+    render_error: ErrorRenderer
+    auth: AuthChain
+    # The options type its routes ask for with `face_options(...)`; None: it takes none.
+    options_type: type | None = None
+    shared: Sequence[SharedFragment] = ()
+    mounts: Sequence[Mount] = ()
+    websockets: Sequence[SocketRoute] = ()
+    lifespans: Sequence[Lifespan] = ()
+    # Routes that exist only when an option says so (e.g. a legacy docs alias).
+    optional_routers: Callable[[Any], Sequence[APIRouter]] = field(default=lambda _: ())
+    # TEMPORARY while faces move to module-level routes with Admit; removed before merge.
+    admission_checked: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class EnabledFace:
+    """A face the operator enabled, with the options the composition root built for it."""
+
+    spec: FaceSpec
+    options: Any = None
+
+
+class FaceMountError(RuntimeError):
+    """The faces cannot be served together as declared (raised at start-up)."""
+
+
+def face_options(options_type: type[O]) -> Callable[[Request], Awaitable[O]]:
+    """A dependency returning the options the composition root gave the face."""
+
+    async def options(request: Request) -> O:
+        found: O = request.app.state.face_options[options_type]
+        return found
+
+    return options
+
+
+def mount_faces(
+    app: FastAPI,
+    ctx: AppContext,
+    faces: Sequence[EnabledFace],
+    *,
+    extra_shared: Sequence[Contribution] = (),
+) -> list[Lifespan]:
+    """Serve `faces` on `app`; returns their lifespan hooks, in order.
+
+    `extra_shared` are the composition root's own parts of shared paths.
+    """
+    app.state.face_options = {
+        face.spec.options_type: face.options for face in faces if face.spec.options_type
+    }
+    lifespans: list[Lifespan] = []
+    for face in faces:
+        spec = face.spec
+        for router in (*spec.routers, *spec.optional_routers(face.options)):
+            if spec.admission_checked:
+                _check_admission(spec.name, router)
+            app.include_router(router)
+        for socket in spec.websockets:
+            for path in socket.paths:
+                app.add_api_websocket_route(path, socket.endpoint)
+        for mount in spec.mounts:
+            app.mount(mount.path, mount.build(ctx, face.options))
+        lifespans.extend(spec.lifespans)
+    fragments = [
+        *extra_shared,
+        *(
+            (face.spec.name, face.spec.render_error, fragment)
+            for face in faces
+            for fragment in face.spec.shared
+        ),
+    ]
+    try:
+        mount_shared_paths(app, fragments)
+    except ValueError as exc:
+        raise FaceMountError(str(exc)) from None
+    return lifespans
+
+
+def api_routes(routes: Iterable[BaseRoute]) -> Iterator[APIRoute]:
+    """Every APIRoute in `routes`, looking inside included routers."""
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        included = getattr(route, "original_router", None)  # FastAPI's lazy include
+        if included is not None:
+            yield from api_routes(included.routes)
+
+
+def _check_admission(face: str, router: APIRouter) -> None:
+    for route in api_routes(router.routes):
+        if admission_of(route) is None:
+            raise FaceMountError(
+                f"face {face!r}: {sorted(route.methods or ())} {route.path} declares no admission; "
+                "add dependencies=[Admit(...)] to its router or route"
+            )
