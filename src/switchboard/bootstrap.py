@@ -18,12 +18,12 @@ from switchboard.adapters.http.jwks import JwksFetcher
 from switchboard.adapters.providers.factory import DefaultProviderFactory
 from switchboard.adapters.queue.memory import InMemoryJobQueue
 from switchboard.adapters.queue.metrics import PrometheusJobObserver
-from switchboard.adapters.storage import LocalMediaStorage, SafeImageFetcher
-from switchboard.core.container import AppContext, AppOptions
 from switchboard.adapters.ratelimit import LimitsRateLimiter
+from switchboard.adapters.storage import LocalMediaStorage, SafeImageFetcher
 from switchboard.config import Settings
 from switchboard.core.accounts.cache import CredentialCache
-from switchboard.core.accounts.google import GoogleVerifier
+from switchboard.core.accounts.google import google_issuer
+from switchboard.core.accounts.oidc import OIDC, IdTokenVerifier, IssuerConfig, KeyFetcher
 from switchboard.core.accounts.tokens import MIN_SECRET_LENGTH, TokenSigner
 from switchboard.core.analysis.service import (
     AnalysisModels,
@@ -34,6 +34,7 @@ from switchboard.core.analysis.service import (
 from switchboard.core.analysis.tasks import analysis_job_types
 from switchboard.core.catalog.models import ModelResolver
 from switchboard.core.catalog.service import CatalogCache
+from switchboard.core.container import AppContext, AppOptions
 from switchboard.core.conversations.active import ActiveReplies
 from switchboard.core.conversations.repository import ConversationRepository
 from switchboard.core.conversations.runner import ReplyRunner
@@ -53,6 +54,7 @@ from switchboard.core.ops.health import HealthChecker
 from switchboard.core.providers.known import KNOWN_PROVIDERS
 from switchboard.core.providers.ports import ProviderEndpoint
 from switchboard.core.providers.service import ProviderSetup
+from switchboard.core.purge import AccountPurge
 from switchboard.core.usage.recorder import UsageEntry, UsageRecorder
 from switchboard.core.usage.repository import UsageRepository
 from switchboard.kit.crypto import SecretBox
@@ -125,11 +127,14 @@ def build_context(settings: Settings) -> AppContext:
     factory = DefaultProviderFactory(
         clients, settings.upstream_timeout_seconds, settings.upstream_connect_timeout_seconds
     )
+    catalogs = CatalogCache()
     providers = ProviderSetup(
         factory=factory,
         secrets=SecretBox(keys),
         operator=operator_endpoints(settings),
         allow_private_upstreams=settings.allow_private_upstreams,
+        # Catalogs are fetched with the user's connections: a change drops them.
+        on_change=(catalogs.forget_user,),
     )
 
     async def write_usage(entries: Sequence[UsageEntry]) -> None:
@@ -190,7 +195,7 @@ def build_context(settings: Settings) -> AppContext:
         replies=replies,
         limiter=limiter,
         health=health,
-        catalogs=CatalogCache(),
+        catalogs=catalogs,
         bus=bus,
         topics=TopicAccess(ownership),
         media_storage=LocalMediaStorage(settings.resolved_media_dir),
@@ -200,17 +205,59 @@ def build_context(settings: Settings) -> AppContext:
         analysis=build_analysis_setup(
             settings, providers, resolver, recorder, lambda: unit_of_work(sessions)
         ),
-        google=GoogleVerifier(
-            JwksFetcher(clients),
-            client_id=settings.google_client_id,
-            jwks_url=settings.google_jwks_url,
-            issuers=settings.google_issuers,
-            cache_seconds=settings.google_jwks_cache_seconds,
-        ),
+        issuers=build_issuers(settings, JwksFetcher(clients)),
+        account_purge=build_account_purge(),
     )
     register_job_types(jobs.registry, ctx)
     register_extra_task_modules(jobs.registry, settings.extra_task_modules)
     return ctx
+
+
+# -- account deletion --------------------------------------------------------------------
+def build_issuers(settings: Settings, fetcher: KeyFetcher) -> dict[str, IdTokenVerifier]:
+    """The ID-token verifiers by name: Google always (refusing tokens until a client id is
+    set), the generic OIDC issuer when SWITCHBOARD_OIDC_ISSUER is set."""
+    skew = settings.oidc_clock_skew_seconds
+    configs = [
+        google_issuer(
+            client_id=settings.google_client_id,
+            jwks_url=settings.google_jwks_url,
+            issuers=settings.google_issuers,
+            cache_seconds=settings.google_jwks_cache_seconds,
+            clock_skew_seconds=skew,
+        )
+    ]
+    if settings.oidc_issuer:
+        if not (settings.oidc_audience and settings.oidc_jwks_url):
+            raise ConfigError(
+                "SWITCHBOARD_OIDC_ISSUER needs SWITCHBOARD_OIDC_AUDIENCE and "
+                "SWITCHBOARD_OIDC_JWKS_URL"
+            )
+        configs.append(
+            IssuerConfig(
+                name=OIDC,
+                issuers=(settings.oidc_issuer,),
+                audience=settings.oidc_audience,
+                jwks_url=settings.oidc_jwks_url,
+                algorithms=tuple(settings.oidc_algorithms),
+                clock_skew_seconds=skew,
+                cache_seconds=settings.oidc_jwks_cache_seconds,
+                email_domains=frozenset(settings.oidc_email_domains),
+            )
+        )
+    return {config.name: IdTokenVerifier(config, fetcher) for config in configs}
+
+
+def build_account_purge() -> AccountPurge:
+    """Each domain's part of deleting an account, in order; the user row goes last, and
+    with it, by cascade, every row the account owns. A domain that keeps anything the
+    database cannot cascade (bytes, caches, state elsewhere) adds its purger here."""
+    purge = AccountPurge()
+    # The stored bytes of the user's files, once the deletion commits.
+    purge.register("media", lambda services, user_id: services.media.purge_owner(user_id))
+    # Endpoints and catalogs cached from the user's connections.
+    purge.register("providers", lambda services, user_id: services.providers.purge_owner(user_id))
+    return purge
 
 
 # -- job types ---------------------------------------------------------------------------

@@ -114,12 +114,33 @@ class Settings(BaseSettings):
     ollama_url: str | None = Field(default=None, validation_alias="OLLAMA_URL")
     comfyui_url: str | None = Field(default=None, validation_alias="COMFYUI_URL")
 
+    # External ID-token issuers (core/accounts/oidc.py; docs/operations.md). Google signs
+    # PluginMind users in; unset client id means Google sign-in is refused.
     google_client_id: str | None = None
     google_jwks_url: str = "https://www.googleapis.com/oauth2/v3/certs"
     google_issuers: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["https://accounts.google.com", "accounts.google.com"]
     )
     google_jwks_cache_seconds: float = Field(default=3600.0, gt=0)
+    # Another issuer (an Auth0-style tenant) whose JWTs the cloudtolocal face accepts:
+    # set all three or none.
+    oidc_issuer: str | None = None
+    oidc_audience: str | None = None
+    oidc_jwks_url: str | None = None
+    # The algorithms its keys may sign with: RS256 and/or ES256, comma-separated.
+    oidc_algorithms: Annotated[list[Literal["RS256", "ES256"]], NoDecode] = Field(
+        default=["RS256"], min_length=1
+    )
+    # Domains whose addresses it owns: only there does its verified e-mail link a new
+    # subject to an existing account with that address. Comma-separated; none by default.
+    oidc_email_domains: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    oidc_jwks_cache_seconds: float = Field(default=3600.0, gt=0)
+    # Seconds of clock difference tolerated on `exp`/`iat`/`nbf`, for every issuer.
+    oidc_clock_skew_seconds: int = Field(default=0, ge=0, le=300)
+
+    _split_oidc = field_validator("oidc_algorithms", "oidc_email_domains", mode="before")(
+        _split_csv
+    )
 
     # PluginMind analyses (`/process`, `/analyze`, `/analyze-async`): `provider/model` of
     # each step; unset means the operator's configured provider, else `default_model`.
@@ -140,10 +161,6 @@ class Settings(BaseSettings):
     git_sha: str | None = Field(
         default=None, validation_alias=AliasChoices("SWITCHBOARD_GIT_SHA", "GIT_SHA", "git_sha")
     )
-
-    oidc_issuer: str | None = None
-    oidc_audience: str | None = None
-    oidc_jwks_url: str | None = None
 
     _split = field_validator(
         "secret_key",

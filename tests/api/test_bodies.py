@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import APIRouter, FastAPI, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException
 
-from switchboard.api.bodies import lean_handler
+from switchboard.api.bodies import before_parsing, lean_handler
 from switchboard.api.errors import ErrorInfo, face_route_class
 from switchboard.api.responses import JSONResponse
 
@@ -138,3 +141,32 @@ def test_an_endpoint_without_a_body_model_is_refused_at_start_up() -> None:
 
     with pytest.raises(TypeError, match="pydantic model"):
         lean_handler(bad)
+
+
+async def test_a_prelude_runs_before_the_body_is_parsed() -> None:
+    seen: list[str] = []
+
+    @asynccontextmanager
+    async def refuse_strangers(request: Request) -> AsyncIterator[None]:
+        if "authorization" not in request.headers:
+            raise HTTPException(401, "who are you?")
+        seen.append("prelude")
+        yield
+        seen.append("closed")
+
+    @before_parsing(refuse_strangers)
+    async def greet(body: Greeting, request: Request) -> Response:
+        seen.append(body.name)
+        return JSONResponse({})
+
+    router = APIRouter(route_class=face_route_class(render, lean=True))
+    router.add_api_route("/greet", greet, methods=["POST"], response_model=None)
+    application = FastAPI()
+    application.include_router(router)
+    transport = httpx.ASGITransport(app=application)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        refused = await client.post("/greet", content=b"{not json")
+        assert refused.status_code == 401
+        ok = await client.post("/greet", json={"name": "x"}, headers={"authorization": "me"})
+        assert ok.status_code == 200
+    assert seen == ["prelude", "x", "closed"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 
 import httpx
 import openai
@@ -70,6 +71,35 @@ class TestEcho:
         assert reply.choices[0].message.role == "assistant"
 
 
+class TestImages:
+    async def test_b64_json(self, live_server: LiveServer, engine: AsyncEngine) -> None:
+        user = await live_server.user("sdk@example.com")
+        result = await client(live_server, user.api_key).images.generate(
+            model="echo/dall-e-2",
+            prompt="a square",
+            size="256x256",
+            response_format="b64_json",
+            n=2,
+        )
+        assert result.data is not None and len(result.data) == 2
+        assert base64.b64decode(result.data[0].b64_json or "").startswith(b"\x89PNG")
+
+    async def test_url_is_fetchable_by_its_owner(
+        self, live_server: LiveServer, engine: AsyncEngine
+    ) -> None:
+        user = await live_server.user("sdk@example.com")
+        result = await client(live_server, user.api_key).images.generate(
+            model="echo/dall-e-3", prompt="a square", response_format="url"
+        )
+        assert result.data is not None
+        url = result.data[0].url or ""
+        async with httpx.AsyncClient() as http:
+            image = await http.get(url, headers=user.headers)
+            assert image.status_code == 200
+            assert image.headers["content-type"] == "image/png"
+            assert (await http.get(url)).status_code == 401
+
+
 class TestErrors:
     async def test_bad_key(self, live_server: LiveServer, engine: AsyncEngine) -> None:
         with pytest.raises(openai.AuthenticationError):
@@ -81,11 +111,20 @@ class TestErrors:
 
     async def test_unknown_model(self, live_server: LiveServer, engine: AsyncEngine) -> None:
         user = await live_server.user("sdk@example.com")
-        with pytest.raises(openai.BadRequestError) as caught:
+        with pytest.raises(openai.NotFoundError) as caught:
             await client(live_server, user.api_key).chat.completions.create(
                 model="no-such-model", messages=[{"role": "user", "content": "x"}]
             )
         assert caught.value.code == "model_not_found"
+
+    async def test_no_key_on_the_shared_model_list(
+        self, live_server: LiveServer, engine: AsyncEngine
+    ) -> None:
+        with pytest.raises(openai.AuthenticationError) as caught:
+            await client(live_server, "not-a-key").models.list()
+        assert caught.value.code == "invalid_api_key"
+        assert caught.value.type == "invalid_request_error"
+        assert caught.value.message
 
     async def test_missing_scope(self, live_server: LiveServer, engine: AsyncEngine) -> None:
         user = await live_server.user("sdk@example.com", scopes=["models"])

@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from fastapi import APIRouter
 
+from switchboard.api.admission import Admit
+from switchboard.api.errors import face_route_class
 from switchboard.core.conversations.completions import CompletionService
 from switchboard.core.usage.service import UsageService
+from switchboard.registry import FACES
+from tests.faces.test_error_kinds import ERROR_SHAPES
 from tests.fixtures.app import Harness
 
 
@@ -59,4 +64,23 @@ async def test_pluginmind_face(
     error = response.json()["error"]
     assert error["code"] == "INTERNAL_SERVER_ERROR"
     assert error["correlation_id"] == response.headers["x-request-id"]
+    assert "secret" not in response.text
+
+
+@pytest.mark.parametrize("face", list(FACES))
+async def test_every_face_answers_a_bug_in_its_own_shape(
+    harness: Harness, bare_client: httpx.AsyncClient, face: str
+) -> None:
+    assert face in ERROR_SHAPES, f"face {face!r} has no error shape in test_error_kinds"
+    router = APIRouter(route_class=face_route_class(FACES[face][0].render_error))
+
+    @router.get(f"/_bug/{face}", dependencies=[Admit(None, rule=None)])
+    async def bug() -> None:
+        await explode()
+
+    harness.app.include_router(router)
+    response = await bare_client.get(f"/_bug/{face}", headers={"X-Request-ID": "req-123"})
+    assert response.status_code == 500
+    assert response.headers["x-request-id"] == "req-123"
+    ERROR_SHAPES[face](response.json())
     assert "secret" not in response.text

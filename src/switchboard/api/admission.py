@@ -8,12 +8,12 @@ or per address, and leaves the rate-limit headers for the response in the dialec
 face's document uses.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: FastAPI resolves string annotations against the
+# module's globals, and the dependencies built below name a chain local to their builder.
 import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -31,7 +31,7 @@ ADMISSION_ATTRIBUTE = "__admission__"
 STATE_KEY = "ratelimit"
 
 
-class KeyBy(str, Enum):
+class KeyBy(StrEnum):
     """Whose counter a request is counted on."""
 
     USER = "user"  # the caller's account (authenticated routes)
@@ -39,7 +39,7 @@ class KeyBy(str, Enum):
     USER_OR_IP = "user_or_ip"  # the account when signed in, else the address
 
 
-class Dialect(str, Enum):
+class Dialect(StrEnum):
     """The rate-limit headers a face's clients read."""
 
     X_RATELIMIT = "x-ratelimit"  # X-RateLimit-Limit / -Remaining / -Reset (epoch seconds)
@@ -185,8 +185,6 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def _mark(
-    dependency: Any, call: Callable[..., Awaitable[None]], admission: Admission
-) -> Any:
+def _mark(dependency: Any, call: Callable[..., Awaitable[None]], admission: Admission) -> Any:
     setattr(call, ADMISSION_ATTRIBUTE, admission)
     return dependency

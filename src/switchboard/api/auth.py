@@ -11,6 +11,7 @@ credential of its kind (the chain tries the next one), or decides: a principal, 
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -71,6 +72,14 @@ def bearer_token(conn: HTTPConnection) -> str | None:
     return bearer_from_header(conn.headers.get("authorization"))
 
 
+def presented_bearer(handshake: Handshake) -> str | None:
+    """The bearer credential of a handshake: its header, else Socket.IO's `auth.token`."""
+    token = bearer_token(handshake.connection)
+    if token is None and isinstance(handshake.socketio_auth, Mapping):
+        token = clean_token(handshake.socketio_auth.get("token"))
+    return token
+
+
 class Scheme(Protocol):
     """One way a credential can be presented."""
 
@@ -86,9 +95,7 @@ class Bearer:
 
     async def authenticate(self, handshake: Handshake, services: Services) -> Principal | None:
         """The principal behind a bearer token, if one is present."""
-        token = bearer_token(handshake.connection)
-        if token is None and isinstance(handshake.socketio_auth, Mapping):
-            token = clean_token(handshake.socketio_auth.get("token"))
+        token = presented_bearer(handshake)
         if token is None:
             return None
         return await services.verify_credential(token)
@@ -158,16 +165,20 @@ class LocalTrust:
 
 @dataclass(frozen=True, slots=True)
 class SharedSecret:
-    """A fixed secret (a master token) compared in constant time; acts as the owner."""
+    """A fixed secret (a master token) compared in constant time; acts as the owner.
+
+    Any other bearer token passes on to the next scheme (the face's own API keys).
+    """
 
     secret: str
 
     async def authenticate(self, handshake: Handshake, services: Services) -> Principal | None:
         """The owner's principal when the bearer token is the secret."""
-        token = bearer_token(handshake.connection)
+        token = presented_bearer(handshake)
         if token is None or not hmac.compare_digest(token.encode(), self.secret.encode()):
             return None
-        return await services.accounts.owner_principal(services.ctx.options.owner_email)
+        owner = await services.accounts.owner_principal(services.ctx.options.owner_email)
+        return dataclasses.replace(owner, auth_method="master_token")
 
 
 class AuthChain:

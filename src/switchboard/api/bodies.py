@@ -6,13 +6,17 @@ resulting dicts. For an endpoint shaped `async def endpoint(body: Model, request
 Request) -> Response`, `lean_handler` does the same work in one pass of pydantic-core
 over the raw bytes. The route stays a FastAPI route: its OpenAPI entry comes from the
 same signature, and its errors are the same `RequestValidationError`s, rendered by the
-face's route class.
+face's route class. An endpoint marked `before_parsing(prelude)` runs inside `prelude`,
+entered once the body's bytes are in but before they are parsed: a caller without
+credentials is refused whatever it sent, and no unit of work the prelude opens waits
+on a slow upload.
 """
 
 from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any, TypeVar, get_type_hints
 
 from fastapi import Request, Response
@@ -24,25 +28,43 @@ from starlette.requests import ClientDisconnect
 Endpoint = Callable[[Any, Request], Awaitable[Response]]
 Handler = Callable[[Request], Awaitable[Response]]
 ModelT = TypeVar("ModelT", bound=BaseModel)
+EndpointT = TypeVar("EndpointT", bound=Endpoint)
+Prelude = Callable[[Request], AbstractAsyncContextManager[object]]
+PRELUDE_ATTRIBUTE = "__lean_prelude__"
+
+
+def before_parsing(prelude: Prelude) -> Callable[[EndpointT], EndpointT]:
+    """Marks a lean endpoint to run inside `prelude`, entered before its body is parsed."""
+
+    def mark(endpoint: EndpointT) -> EndpointT:
+        setattr(endpoint, PRELUDE_ATTRIBUTE, prelude)
+        return endpoint
+
+    return mark
 
 
 def lean_handler(endpoint: Endpoint) -> Handler:
     """The request handler for `endpoint(body: Model, request: Request)`."""
     model = _body_model(endpoint)
+    prelude: Prelude | None = getattr(endpoint, PRELUDE_ATTRIBUTE, None)
 
     async def handle(request: Request) -> Response:
         return await endpoint(await json_body(request, model), request)
 
-    return handle
+    if prelude is None:
+        return handle
+
+    async def handle_within(request: Request) -> Response:
+        await raw_body(request)  # kept by the request for `json_body`
+        async with prelude(request):
+            return await handle(request)
+
+    return handle_within
 
 
 async def json_body(request: Request, model: type[ModelT]) -> ModelT:
     """The request's JSON body as `model`; refusals are FastAPI's validation errors."""
-    try:
-        raw = await request.body()
-    except ClientDisconnect:
-        # What FastAPI answers too (the client is gone; the log shows a 400, not a bug).
-        raise HTTPException(400, "There was an error parsing the body") from None
+    raw = await raw_body(request)
     if not raw:
         raise _invalid("missing", "Field required")
     if not _is_json(request.headers.get("content-type")):
@@ -55,6 +77,15 @@ async def json_body(request: Request, model: type[ModelT]) -> ModelT:
         raise RequestValidationError(
             [{**error, "loc": ("body", *error["loc"])} for error in errors]
         ) from None
+
+
+async def raw_body(request: Request) -> bytes:
+    """The request's body bytes (read once; the request keeps them)."""
+    try:
+        return await request.body()
+    except ClientDisconnect:
+        # What FastAPI answers too (the client is gone; the log shows a 400, not a bug).
+        raise HTTPException(400, "There was an error parsing the body") from None
 
 
 def _body_model(endpoint: Endpoint) -> type[BaseModel]:

@@ -25,7 +25,7 @@ from switchboard.api.errors import ErrorRenderer
 from switchboard.api.shared_paths import Contribution, SharedFragment, mount_shared_paths
 from switchboard.core.container import AppContext
 
-O = TypeVar("O")
+OptionsT = TypeVar("OptionsT")
 
 Lifespan = Callable[[AppContext], AbstractAsyncContextManager[None]]
 """Work that lives as long as the app (started before serving, stopped after)."""
@@ -79,11 +79,11 @@ class FaceMountError(RuntimeError):
     """The faces cannot be served together as declared (raised at start-up)."""
 
 
-def face_options(options_type: type[O]) -> Callable[[Request], Awaitable[O]]:
+def face_options(options_type: type[OptionsT]) -> Callable[[Request], Awaitable[OptionsT]]:
     """A dependency returning the options the composition root gave the face."""
 
-    async def options(request: Request) -> O:
-        found: O = request.app.state.face_options[options_type]
+    async def options(request: Request) -> OptionsT:
+        found: OptionsT = request.app.state.face_options[options_type]
         return found
 
     return options
@@ -108,7 +108,7 @@ def mount_faces(
         spec = face.spec
         for router in (*spec.routers, *spec.optional_routers(face.options)):
             if spec.admission_checked:
-                _check_admission(spec.name, router)
+                _check_admission(spec.name, router, ctx)
             app.include_router(router)
         for socket in spec.websockets:
             for path in socket.paths:
@@ -141,10 +141,19 @@ def api_routes(routes: Iterable[BaseRoute]) -> Iterator[APIRoute]:
             yield from api_routes(included.routes)
 
 
-def _check_admission(face: str, router: APIRouter) -> None:
+def _check_admission(face: str, router: APIRouter, ctx: AppContext) -> None:
     for route in api_routes(router.routes):
-        if admission_of(route) is None:
+        where = f"face {face!r}: {sorted(route.methods or ())} {route.path}"
+        admission = admission_of(route)
+        if admission is None:
             raise FaceMountError(
-                f"face {face!r}: {sorted(route.methods or ())} {route.path} declares no admission; "
+                f"{where} declares no admission; "
                 "add dependencies=[Admit(...)] to its router or route"
             )
+        try:
+            admission.rate(ctx)
+        except KeyError:
+            # Found now rather than as a 500 on every request to the route.
+            raise FaceMountError(
+                f"{where} counts against an unknown rate {admission.rule!r}"
+            ) from None

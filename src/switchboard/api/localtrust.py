@@ -4,6 +4,9 @@ Only a connection that is local in every respect: the TCP peer is a loopback add
 no proxy forwarded it (a reverse proxy on the same machine is a loopback peer too, which
 is why local trust must never be on behind one), the `Host` names this machine, and any
 `Origin` is a loopback origin (a web page the user visits must not ride the bypass).
+`Origin: null` (a sandboxed frame, a `file:` page, a redirect across origins) is foreign.
+Browsers send no `Origin` on a top-level navigation or an image load, so a request that
+a browser marks `Sec-Fetch-Site: cross-site` without an `Origin` is foreign too.
 Whether the bypass is on at all is the operator's setting (`AppOptions.local_trust`).
 """
 
@@ -23,22 +26,36 @@ def is_trusted_local(scope: Scope) -> bool:
     client = scope.get("client")
     if not client or not is_loopback_host(client[0]):
         return False
-    host: str | None = None
-    origin: str | None = None
+    host_seen = origin_seen = cross_site = False
     for name, value in scope.get("headers", ()):
         if name in FORWARDING_HEADERS:
             return False
+        # Every Host and Origin must be local, however many a client repeats.
         if name == b"host":
-            host = value.decode("latin-1")
+            if not is_loopback_host(_hostname(value.decode("latin-1"))):
+                return False
+            host_seen = True
         elif name == b"origin":
-            origin = value.decode("latin-1")
-    if host is None or not is_loopback_host(_hostname(host)):
-        return False
-    return origin is None or is_loopback_host(urlsplit(origin).hostname)
+            if not is_loopback_host(_origin_host(value.decode("latin-1"))):
+                return False
+            origin_seen = True
+        elif name == b"sec-fetch-site":
+            cross_site = value.strip().lower() == b"cross-site"
+    # With an Origin, the origin decides (a local frontend on another port is cross-site).
+    return host_seen and (origin_seen or not cross_site)
 
 
 def _hostname(host_header: str) -> str:
-    # "127.0.0.1:8080", "[::1]:8080", "localhost"
+    # "127.0.0.1:8080", "[::1]:8080", "localhost"; "" for an unclosed bracket
     if host_header.startswith("["):
-        return host_header[1 : host_header.find("]")]
+        end = host_header.find("]")
+        return host_header[1:end] if end > 0 else ""
     return host_header.rsplit(":", 1)[0] if host_header.count(":") == 1 else host_header
+
+
+def _origin_host(origin: str) -> str | None:
+    # "null" and other opaque origins have no host; a malformed one is not local either.
+    try:
+        return urlsplit(origin).hostname
+    except ValueError:
+        return None

@@ -8,8 +8,8 @@ Errors on a shared path carry every face's error fields too: the faces' error bo
 are merged, the first face's status and headers kept.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: FastAPI resolves string annotations against the
+# module's globals, and the dependencies built below name a chain local to their builder.
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -83,7 +83,9 @@ def _router(path: str, parts: Sequence[Contribution]) -> APIRouter:
     who = chain.require if chain else _nobody
 
     async def shared(
-        request: Request, services: ServicesDep, principal: Annotated[Principal | None, Depends(who)]
+        request: Request,
+        services: ServicesDep,
+        principal: Annotated[Principal | None, Depends(who)],
     ) -> Response:
         body: dict[str, Any] = {}
         for fragment in fragments:

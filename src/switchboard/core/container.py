@@ -13,27 +13,28 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from switchboard.core.accounts.cache import CredentialCache
-from switchboard.core.accounts.google import (
-    SESSION_TTL_SECONDS,
-    GoogleSignIn,
-    GoogleVerifier,
-)
+from switchboard.core.accounts.google import GOOGLE, SESSION_TTL_SECONDS
+from switchboard.core.accounts.identities import IdentitySignIn, IssuerSignIn
+from switchboard.core.accounts.oidc import IdTokenVerifier
 from switchboard.core.accounts.principal import Principal
 from switchboard.core.accounts.rules import looks_like_api_key
 from switchboard.core.accounts.service import AccountService
 from switchboard.core.accounts.tokens import TokenSigner
 from switchboard.core.agents.service import AgentService
-from switchboard.core.analysis.service import AnalysisService, AnalysisSetup
+from switchboard.core.analysis.service import AnalysisService, AnalysisSetup, AnalysisWorkflow
 from switchboard.core.catalog.models import ModelResolver
 from switchboard.core.catalog.saved import SavedModelService
 from switchboard.core.catalog.service import CatalogCache, CatalogService
 from switchboard.core.conversations.completions import CompletionService
+from switchboard.core.conversations.replies import ChatReplies
 from switchboard.core.conversations.runner import ReplyRunner
 from switchboard.core.conversations.service import ConversationService
 from switchboard.core.events.access import TopicAccess
 from switchboard.core.events.ports import EventBus
+from switchboard.core.images.generation import ImageGenerationService
 from switchboard.core.images.ports import ImageFetcher
 from switchboard.core.images.service import ImageService
+from switchboard.core.jobs.leases import JobLeases
 from switchboard.core.jobs.runtime import JobRuntime
 from switchboard.core.jobs.service import JobService, JobSetup
 from switchboard.core.media.ports import MediaStorage
@@ -41,6 +42,7 @@ from switchboard.core.media.service import MediaService
 from switchboard.core.ops.health import HealthChecker
 from switchboard.core.ops.ratelimit import RateLimiter
 from switchboard.core.providers.service import ProviderService, ProviderSetup
+from switchboard.core.purge import AccountPurge
 from switchboard.core.usage.recorder import UsageRecorder
 from switchboard.core.usage.service import UsageService
 from switchboard.kit.db import UnitOfWork, unit_of_work
@@ -62,6 +64,8 @@ class AppOptions:
     owner_email: str = "owner@localhost"
     # Loopback clients without credentials act as the owner (api.localtrust decides who).
     local_trust: bool = False
+    # Shared by the replicas' Socket.IO servers (their Redis manager); None: one process.
+    redis_url: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -92,10 +96,18 @@ class AppContext:
     jobs: JobSetup
     # This process's queue connection, runner and sweeper (started by app or worker).
     job_runtime: JobRuntime
-    # PluginMind's analyses: models of each step, quotas, provider access.
+    # Analyses: models of each step, quotas, provider access.
     analysis: AnalysisSetup
-    # Verifies Google ID tokens (its JWKS cache is shared by the whole process).
-    google: GoogleVerifier
+    # ID-token verifiers of external issuers by name ("google" always; "oidc" when
+    # configured); their JWKS caches are shared by the whole process.
+    issuers: dict[str, IdTokenVerifier]
+    # Each domain's part of deleting an account, in order (registered in bootstrap).
+    account_purge: AccountPurge
+
+    @property
+    def google(self) -> IdTokenVerifier:
+        """The Google ID-token verifier (configured or not)."""
+        return self.issuers[GOOGLE]
 
     def unit_of_work(self) -> AbstractAsyncContextManager[UnitOfWork]:
         """A unit of work that commits when its block succeeds."""
@@ -120,10 +132,13 @@ class Services:
         self.uow = uow
 
     async def delete_account(self, user_id: str) -> None:
-        """Delete a user and everything they own: rows by cascade, stored files after the
-        commit."""
-        await self.media.purge_owner(user_id)
-        await self.accounts.delete_user(user_id)
+        """Delete a user and everything they own: every domain's purger (stored files,
+        caches: after the commit), then the user row, whose deletion cascades."""
+        await self.ctx.account_purge.run(self, user_id)
+
+    def forget_catalogs(self, user_id: str) -> None:
+        """Drop the user's cached model catalogs (after their connections change)."""
+        self.ctx.catalogs.forget_user(user_id)
 
     async def verify_credential(self, token: str) -> Principal:
         """The principal behind a presented token, dispatched by its shape."""
@@ -164,6 +179,12 @@ class Services:
         )
 
     @cached_property
+    def replies(self) -> ChatReplies:
+        """Replies in the user's chats; this unit of work commits before each (the
+        reply runner works in units of work of its own)."""
+        return ChatReplies(self.ctx.replies, checkpoint=self.uow.commit)
+
+    @cached_property
     def catalog(self) -> CatalogService:
         """Live model catalogs across the caller's providers."""
         return CatalogService(self.providers, self.ctx.catalogs)
@@ -197,6 +218,18 @@ class Services:
         return ImageService()
 
     @cached_property
+    def image_generation(self) -> ImageGenerationService:
+        """Images generated while the caller waits (commit before each provider call)."""
+        return ImageGenerationService(
+            self.providers,
+            self.ctx.providers,
+            self.media,
+            self.ctx.image_fetcher,
+            self.ctx.recorder,
+            checkpoint=self.uow.commit,
+        )
+
+    @cached_property
     def jobs(self) -> JobService:
         """The user's background jobs and schedules (queued after the commit)."""
         return JobService(self.uow, self.ctx.jobs)
@@ -207,16 +240,41 @@ class Services:
         return AnalysisService(self.uow.session, self.ctx.analysis)
 
     @cached_property
-    def google(self) -> GoogleSignIn:
-        """Google sign-in; its sessions' access tokens live as long as the cookie (24 h)."""
-        accounts = AccountService(
+    def analysis_workflow(self) -> AnalysisWorkflow:
+        """Analyses run now (they commit their quota and log around the provider calls),
+        the analysis services' registry, configuration checks and live health."""
+        return AnalysisWorkflow(self.ctx.analysis)
+
+    async def job_counts(self) -> dict[str, int]:
+        """How many jobs of all users are in each status (a number for health checks)."""
+        return await JobLeases(self.ctx.unit_of_work).count_by_status()
+
+    @cached_property
+    def identities(self) -> IdentitySignIn:
+        """Sign-in with ID tokens of the configured external issuers."""
+        return IdentitySignIn(
+            self.uow.session,
+            self.ctx.issuers,
+            self._accounts_issuing,
+            cache=self.ctx.credentials,
+        )
+
+    @cached_property
+    def google(self) -> IssuerSignIn:
+        """Google sign-in; by default its access tokens live as long as PluginMind's cookie."""
+        return IssuerSignIn(self.identities, GOOGLE, session_ttl_seconds=SESSION_TTL_SECONDS)
+
+    def _accounts_issuing(self, access_ttl_seconds: int | None) -> AccountService:
+        """`accounts`, or one whose access tokens live `access_ttl_seconds`."""
+        if access_ttl_seconds is None:
+            return self.accounts
+        return AccountService(
             self.uow.session,
             self.ctx.signer,
-            access_ttl_seconds=SESSION_TTL_SECONDS,
+            access_ttl_seconds=access_ttl_seconds,
             refresh_ttl_days=self.ctx.options.refresh_ttl_days,
             cache=self.ctx.credentials,
         )
-        return GoogleSignIn(self.uow.session, self.ctx.google, accounts)
 
     @cached_property
     def usage(self) -> UsageService:

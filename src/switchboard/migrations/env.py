@@ -8,6 +8,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from switchboard.kit.db import create_engine
+from switchboard.migrations.runner import run_migrations
 from switchboard.models import Base
 
 target_metadata = Base.metadata
@@ -26,8 +27,8 @@ def _run(connection: Connection) -> None:
 
 async def _run_standalone(url: str) -> None:
     engine = create_engine(url)
-    async with engine.begin() as connection:
-        await connection.run_sync(_run)
+    async with engine.connect() as connection:
+        await run_migrations(connection, _run)
     await engine.dispose()
 
 

@@ -4,6 +4,7 @@ from switchboard.kit.db import Base
 from switchboard.models.api_key import ApiKey
 from switchboard.models.auth_session import AuthSession
 from switchboard.models.conversation import Conversation
+from switchboard.models.identity import Identity
 from switchboard.models.job import Job
 from switchboard.models.job_schedule import JobSchedule
 from switchboard.models.media_file import MediaFile
@@ -21,6 +22,7 @@ __all__ = [
     "AuthSession",
     "Base",
     "Conversation",
+    "Identity",
     "Job",
     "JobSchedule",
     "MediaFile",

@@ -22,7 +22,6 @@ class User(Timestamps, Base):
     is_active: Mapped[bool] = mapped_column(default=True)
     # Bumped to invalidate every access token issued before (global logout).
     token_version: Mapped[int] = mapped_column(default=0)
-    google_sub: Mapped[str | None] = mapped_column(String(255), unique=True)
 
     full_name: Mapped[str | None] = mapped_column(String(200))
     username: Mapped[str | None] = mapped_column(String(64), unique=True)

@@ -11,6 +11,8 @@ from switchboard.adapters.bus.memory import MemoryBus
 from switchboard.adapters.bus.redis import RedisBus
 from switchboard.core.errors import Invalid
 from switchboard.core.events.schemas import GAP_TYPE, Event
+from switchboard.kit.ids import new_id
+from tests.fixtures.waiting import yield_to_loop
 
 Bus = MemoryBus | RedisBus
 
@@ -20,8 +22,15 @@ async def next_event(sub: object, timeout: float = 2.0) -> Event:
 
 
 async def settle(bus: Bus) -> None:
-    """Let published events reach local queues (a Redis round trip)."""
-    await asyncio.sleep(0.05 if isinstance(bus, RedisBus) else 0)
+    """Return once everything published so far has reached this process's queues.
+
+    A fence: Redis delivers a connection's messages in the order it received the
+    PUBLISHes, so once a fence published now arrives, every earlier event has too.
+    """
+    witness = await bus.subscribe([f"user:fence-{new_id()}"])
+    await bus.publish(Event(topic=witness.topics[0], type="fence"))
+    assert (await next_event(witness)).type == "fence"
+    await witness.close()
 
 
 class TestDelivery:
@@ -125,7 +134,7 @@ class TestClosing:
         sub = await bus.subscribe(["user:a"])
         assert bus.subscriber_count == 1
         reader = asyncio.create_task(anext(sub, None))
-        await asyncio.sleep(0.01)
+        await yield_to_loop()  # the reader is now waiting for an event
         await sub.close()
         assert await asyncio.wait_for(reader, 1) is None
         assert bus.subscriber_count == 0
@@ -135,7 +144,7 @@ class TestClosing:
     async def test_closing_the_bus_ends_every_subscription(self, bus: Bus) -> None:
         subs = [await bus.subscribe(["user:a"]) for _ in range(3)]
         readers = [asyncio.create_task(anext(s, None)) for s in subs]
-        await asyncio.sleep(0.01)
+        await yield_to_loop()  # every reader is now waiting for an event
         await bus.aclose()
         assert await asyncio.wait_for(asyncio.gather(*readers), 1) == [None] * 3
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import pytest
@@ -34,6 +33,7 @@ from tests.adapters.providers.vendor_kit import WEATHER, chat_request, collect, 
 from tests.fixtures.network import refusing_port
 from tests.fixtures.upstreams.anthropic_fake import stream_log
 from tests.fixtures.upstreams.base import FakeUpstream
+from tests.fixtures.waiting import eventually
 
 KEY = "test-key"
 
@@ -225,12 +225,11 @@ class TestStream:
         stream = provider(anthropic_upstream, vendor_clients).stream_chat(ask())
         assert isinstance(await anext(stream), TextDelta)
         await stream.aclose()  # type: ignore[attr-defined]
-        for _ in range(200):
-            log = stream_log(anthropic_upstream)
-            if log["closed"] == before.get("closed", 0) + 1:
-                break
-            await asyncio.sleep(0.01)
-        assert stream_log(anthropic_upstream)["closed"] == log["opened"]
+        await eventually(
+            lambda: stream_log(anthropic_upstream)["closed"] == before.get("closed", 0) + 1
+        )
+        log = stream_log(anthropic_upstream)
+        assert log["closed"] == log["opened"]
 
 
 FAULTS = [

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import pytest
@@ -34,6 +33,7 @@ from tests.adapters.providers.vendor_kit import WEATHER, chat_request, collect, 
 from tests.fixtures.network import refusing_port
 from tests.fixtures.upstreams.base import FakeUpstream
 from tests.fixtures.upstreams.gemini_fake import PNG, embedding, normalize, stream_log
+from tests.fixtures.waiting import eventually
 
 KEY = "test-key"
 
@@ -235,10 +235,7 @@ class TestStream:
         stream = provider(gemini_upstream, vendor_clients).stream_chat(ask())
         assert isinstance(await anext(stream), TextDelta)
         await stream.aclose()  # type: ignore[attr-defined]
-        for _ in range(200):
-            if stream_log(gemini_upstream)["closed"] == closed_before + 1:
-                break
-            await asyncio.sleep(0.01)
+        await eventually(lambda: stream_log(gemini_upstream)["closed"] == closed_before + 1)
         log = stream_log(gemini_upstream)
         assert log["closed"] == log["opened"]
 

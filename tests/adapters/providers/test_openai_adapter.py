@@ -44,6 +44,7 @@ from tests.fixtures.upstreams.openai_fake import (
     stream_outcomes,
     tool_reply,
 )
+from tests.fixtures.waiting import eventually
 
 # The shared fixtures, bound here so pytest finds them in this module.
 openai_upstream_server = openai_fixtures.openai_upstream_server
@@ -282,10 +283,7 @@ class TestStream:
         first = [await anext(stream), await anext(stream)]
         assert all(isinstance(e, TextDelta) for e in first)
         await stream.aclose()  # type: ignore[attr-defined]
-        for _ in range(100):
-            if stream_outcomes(openai_upstream):
-                break
-            await asyncio.sleep(0.02)
+        await eventually(lambda: stream_outcomes(openai_upstream))
         assert stream_outcomes(openai_upstream) == ["cancelled"]
 
     async def test_consumer_cancellation_closes_the_upstream(
@@ -295,19 +293,18 @@ class TestStream:
         openai_upstream.reply(" ".join(f"w{i}" for i in range(200)))
         provider = make(openai_upstream, clients)
 
+        received: list[object] = []
+
         async def consume() -> None:
-            async for _ in provider.stream_chat(ask("long")):
-                pass
+            async for event in provider.stream_chat(ask("long")):
+                received.append(event)
 
         task = asyncio.create_task(consume())
-        await asyncio.sleep(0.3)
+        await eventually(lambda: len(received) >= 2, what="the stream to be flowing")
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
-        for _ in range(100):
-            if stream_outcomes(openai_upstream):
-                break
-            await asyncio.sleep(0.02)
+        await eventually(lambda: stream_outcomes(openai_upstream))
         assert stream_outcomes(openai_upstream) == ["cancelled"]
 
 

@@ -10,23 +10,26 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
+from switchboard.adapters.queue.base import TaskiqJobQueue
 from switchboard.adapters.queue.memory import InMemoryJobQueue
 from switchboard.adapters.queue.redis_stream import GROUP, ReclaimingStreamBroker, RedisJobQueue
 from switchboard.kit.ids import new_id
 from tests.fixtures.database import available_redis_url
 from tests.fixtures.network import refusing_port
+from tests.fixtures.waiting import eventually, yield_to_loop
 
 REDIS_URL = available_redis_url()
 needs_redis = pytest.mark.skipif(REDIS_URL is None, reason="no Redis answers")
 
 
 class Recorder:
-    """A `run` callback that records ids, optionally holding each run open."""
+    """A `run` callback that records ids; with a `gate`, each run holds its slot until
+    the gate opens (or until it is cancelled)."""
 
-    def __init__(self, hold: float = 0.0) -> None:
+    def __init__(self, gate: asyncio.Event | None = None) -> None:
         self.ids: list[str] = []
         self.at: dict[str, float] = {}
-        self.hold = hold
+        self.gate = gate
         self.active = 0
         self.peak = 0
         self.cancelled: list[str] = []
@@ -37,7 +40,8 @@ class Recorder:
         self.active += 1
         self.peak = max(self.peak, self.active)
         try:
-            await asyncio.sleep(self.hold)
+            if self.gate is not None:
+                await self.gate.wait()
         except asyncio.CancelledError:
             self.cancelled.append(job_id)
             raise
@@ -45,12 +49,33 @@ class Recorder:
             self.active -= 1
 
 
-async def eventually(condition: Callable[[], object], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.01)
+class Timers:
+    """A queue's delayed sends, caught instead of scheduled: the test fires them itself."""
+
+    def __init__(self, queue: TaskiqJobQueue, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.delays: dict[str, float] = {}
+        self._handles: dict[str, tuple[asyncio.TimerHandle, Callable[..., object]]] = {}
+        loop = asyncio.get_running_loop()
+        real = loop.call_later
+
+        def call_later(delay: float, callback: Any, *args: Any, **kwargs: Any) -> Any:
+            if callback != queue._send_later:
+                return real(delay, callback, *args, **kwargs)
+            # Never scheduled: it fires when the test says, however long the delay.
+            handle = asyncio.TimerHandle(loop.time() + delay, callback, args, loop)
+            self.delays[args[0]] = delay
+            self._handles[args[0]] = (handle, callback)
+            return handle
+
+        monkeypatch.setattr(loop, "call_later", call_later)
+
+    def cancelled(self, job_id: str) -> bool:
+        """True once the queue cancelled the timer of `job_id`."""
+        return self._handles[job_id][0].cancelled()
+
+    def fire(self, job_id: str) -> None:
+        """Run the timer of `job_id` now, as the loop would once its delay is over."""
+        self._handles[job_id][1](job_id)
 
 
 class TestInMemory:
@@ -64,26 +89,32 @@ class TestInMemory:
         assert run.at["job-1"] - sent < 0.05
         await queue.stop()
 
-    async def test_delay(self) -> None:
+    async def test_delay(self, monkeypatch: pytest.MonkeyPatch) -> None:
         queue = InMemoryJobQueue()
+        timers = Timers(queue, monkeypatch)
         run = Recorder()
         await queue.start(run)
-        sent = time.monotonic()
         await queue.enqueue("later", delay=0.2)
-        await asyncio.sleep(0.1)
+        assert timers.delays == {"later": 0.2}
+        await yield_to_loop()
         assert run.ids == []
+        timers.fire("later")
         await eventually(lambda: run.ids == ["later"])
-        assert run.at["later"] - sent >= 0.19
         await queue.stop()
 
     async def test_concurrency_limit_and_waiting_dedupe(self) -> None:
         queue = InMemoryJobQueue(concurrency=2)
-        run = Recorder(hold=0.1)
+        gate = asyncio.Event()
+        run = Recorder(gate)
         await queue.start(run)
         for i in range(5):
             await queue.enqueue(f"j{i}")
         await queue.enqueue("j4")  # still waiting for a slot: not sent twice
         assert await queue.depth() == 5
+        await eventually(lambda: run.active == 2)
+        await yield_to_loop()
+        assert len(run.ids) == 2  # the others wait for a free slot
+        gate.set()
         await eventually(lambda: len(run.ids) == 5)
         await eventually(lambda: run.active == 0)
         assert run.peak == 2 and sorted(run.ids) == [f"j{i}" for i in range(5)]
@@ -96,9 +127,10 @@ class TestInMemory:
         await queue.enqueue("no-consumer")
         await queue.stop()
 
-    async def test_stop_waits_for_grace_then_cancels(self) -> None:
+    async def test_stop_waits_for_grace_then_cancels(self, monkeypatch: pytest.MonkeyPatch) -> None:
         queue = InMemoryJobQueue(grace_seconds=0.1)
-        run = Recorder(hold=30)
+        timers = Timers(queue, monkeypatch)
+        run = Recorder(asyncio.Event())  # never opened: the run holds until cancelled
         await queue.start(run)
         await queue.enqueue("long")
         await queue.enqueue("delayed", delay=0.5)
@@ -107,7 +139,9 @@ class TestInMemory:
         await queue.stop()
         assert time.monotonic() - started < 1
         assert run.cancelled == ["long"]
-        await asyncio.sleep(0.6)
+        assert timers.cancelled("delayed")
+        timers.fire("delayed")  # even a timer that fired anyway sends nothing now
+        await yield_to_loop()
         assert run.ids == ["long"]
 
 
@@ -152,10 +186,10 @@ class TestRedisStream:
                 info = await redis.xpending(producer._stream, GROUP)
                 return int(info["pending"])
 
-            deadline = time.monotonic() + 2
-            while await unacked() and time.monotonic() < deadline:
-                await asyncio.sleep(0.02)
-            assert await unacked() == 0
+            async def acknowledged() -> bool:
+                return await unacked() == 0
+
+            await eventually(acknowledged, timeout=2)
 
     async def test_a_burst_is_acknowledged_in_batches(
         self, redis_queues: Callable[..., RedisJobQueue], monkeypatch: pytest.MonkeyPatch
@@ -211,16 +245,21 @@ class TestRedisStream:
         survivor = redis_queues(redelivery_seconds=0.3)
         run = Recorder()
         await survivor.start(run)
+        # Real time: the message must sit idle past the timeout by the Redis server's clock.
         await eventually(lambda: run.ids == ["orphan"], timeout=5)
 
-    async def test_delayed_send(self, redis_queues: Callable[..., RedisJobQueue]) -> None:
+    async def test_delayed_send(
+        self, redis_queues: Callable[..., RedisJobQueue], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         queue = redis_queues()
+        timers = Timers(queue, monkeypatch)
         run = Recorder()
         await queue.start(run)
-        sent = time.monotonic()
         await queue.enqueue("later", delay=0.3)
+        assert timers.delays == {"later": 0.3}
+        assert await queue.depth() == 0  # nothing sent before the timer fires
+        timers.fire("later")
         await eventually(lambda: run.ids == ["later"])
-        assert run.at["later"] - sent >= 0.29
 
     async def test_redis_away_is_soft(self) -> None:
         # Nothing answers: sends are logged, never raised into the request.

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import pytest
 from sqlalchemy import update
 
 from switchboard.core.catalog import service as catalog_service
 from switchboard.core.catalog.service import Catalog, CatalogCache
+from switchboard.core.container import Services
 from switchboard.core.llm import ModelInfo
+from switchboard.core.providers.schemas import ConnectionUpdate
 from switchboard.models import ProviderConnection
 from tests.fixtures.app import Harness
+from tests.fixtures.clock import ManualClock
 from tests.fixtures.upstreams.base import FakeUpstream
 from tests.fixtures.upstreams.fixtures import OPENAI_TEST_KEY
 
@@ -189,6 +193,63 @@ class TestModels:
         assert _model_calls(openai_upstream) == 2
 
 
+Change = Callable[[Services, str, str, FakeUpstream], Awaitable[Any]]
+CHANGES: dict[str, Change] = {
+    "saved again": lambda s, owner, _, upstream: s.providers.save_connection(
+        owner,
+        "openai_compatible",
+        api_key=OPENAI_TEST_KEY,
+        base_url=upstream.url + "/v1",
+        allow_private=True,
+    ),
+    "updated": lambda s, owner, _, __: s.providers.update_connection(
+        owner, "openai_compatible", ConnectionUpdate(display_name="renamed")
+    ),
+    "deactivated": lambda s, owner, _, __: s.providers.deactivate_connection(
+        owner, "openai_compatible"
+    ),
+    "deleted": lambda s, owner, connection_id, _: s.providers.delete_connection(
+        owner, connection_id
+    ),
+}
+
+
+class TestInvalidation:
+    """A change to a user's connections drops their catalogs, and nobody else's."""
+
+    @pytest.mark.parametrize("change", CHANGES.values(), ids=CHANGES.keys())
+    async def test_a_connection_change_drops_the_users_catalogs_after_commit(
+        self, harness: Harness, owner: str, openai_upstream: FakeUpstream, change: Change
+    ) -> None:
+        other = (await harness.user("other@example.com")).id
+        connection_id = await _connect(harness, owner, openai_upstream)
+        await _catalog(harness, owner)
+        await _catalog(harness, other)
+        stale = [ModelInfo(id="stale", provider="openai_compatible")]
+
+        async with harness.ctx.unit_of_work() as uow:
+            await change(harness.ctx.services(uow), owner, connection_id, openai_upstream)
+            # Another request fills the cache before the change commits.
+            harness.ctx.catalogs.put(owner, "openai_compatible", stale)
+
+        assert harness.ctx.catalogs.get(owner, "openai_compatible") is None
+        assert harness.ctx.catalogs.get(owner, "echo") is None
+        assert harness.ctx.catalogs.get(other, "echo") is not None
+
+    async def test_a_new_key_fetches_the_catalog_again(
+        self, harness: Harness, owner: str, openai_upstream: FakeUpstream
+    ) -> None:
+        await _connect(harness, owner, openai_upstream)
+        await _catalog(harness, owner)
+        openai_upstream.models = ["fresh-model"]
+
+        await _connect(harness, owner, openai_upstream)
+        catalog = await _catalog(harness, owner)
+
+        assert ("openai_compatible", "fresh-model") in _ids(catalog)
+        assert _model_calls(openai_upstream) == 2
+
+
 class TestCatalogCache:
     def test_fresh_entry(self) -> None:
         cache = CatalogCache(ttl=60)
@@ -200,11 +261,14 @@ class TestCatalogCache:
         assert cache.get("u", "q") is None
         assert cache.get("v", "p") is None
 
-    async def test_expired_entry(self) -> None:
-        cache = CatalogCache(ttl=0.01)
+    def test_expired_entry(self) -> None:
+        clock = ManualClock()
+        cache = CatalogCache(ttl=60, monotonic=clock.monotonic)
         cache.put("u", "p", [ModelInfo(id="m", provider="p")])
 
-        await asyncio.sleep(0.03)
+        clock.advance(60)
+        assert cache.get("u", "p") is not None
+        clock.advance(0.1)
 
         assert cache.get("u", "p") is None
 

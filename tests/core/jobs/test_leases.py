@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from switchboard.core.jobs.leases import Finish, completion, failure
 from switchboard.core.jobs.schemas import JobRead, JobStatus
+from switchboard.kit.clock import utcnow
 from tests.core.jobs.conftest import JobsEnv
 
 
@@ -99,3 +100,24 @@ class TestFinishMany:
 
     async def test_an_empty_batch_touches_nothing(self, jobs_env: JobsEnv) -> None:
         assert await jobs_env.leases.finish_many([]) == []
+
+
+class TestCancelledClaim:
+    async def test_no_runner_write_replaces_the_owners_cancel(self, jobs_env: JobsEnv) -> None:
+        owner, jobs = await _pending(jobs_env, 1)
+        job_id = jobs[0].id
+        await jobs_env.leases.claim(job_id, "w/a", lease_seconds=30)
+        await jobs_env.service(lambda s: s.cancel(owner, job_id))
+        cancelled = await jobs_env.row(job_id)
+        leases = jobs_env.leases
+        assert await leases.renew(job_id, "w/a", 30) is None
+        assert await leases.progress(job_id, "w/a", 0.5, "half") is None
+        assert await leases.complete(job_id, "w/a", {"late": True}, 1.0) is None
+        assert await leases.fail(job_id, "w/a", "late", "late") is None
+        assert await leases.cancelled(job_id, "w/a") is None
+        assert await leases.retry_later(job_id, "w/a", utcnow(), "later", "later") is None
+        assert await leases.release(job_id, "w/a") is None
+        assert await leases.reap(limit=10) == []
+        assert await leases.claim(job_id, "w/b", lease_seconds=30) is None
+        assert await jobs_env.row(job_id) == cancelled
+        assert cancelled.status == JobStatus.CANCELLED and cancelled.result is None

@@ -11,6 +11,7 @@ from structlog.testing import capture_logs
 from switchboard.adapters.bus.memory import MemoryBus
 from switchboard.core.events.errors import BusUnavailable
 from switchboard.core.events.schemas import Event, task_topic, user_topic
+from switchboard.core.jobs.repository import JobRepository
 from switchboard.core.jobs.runner import (
     INTERNAL_ERROR_MESSAGE,
     JobRunner,
@@ -166,12 +167,41 @@ class TestCancellation:
         runner = jobs_env.runner_with(heartbeat_seconds=30)
         owner, job_id, task = await self._running(jobs_env, runner)
         started = time.monotonic()
-        await jobs_env.service(lambda s: s.cancel(owner, job_id))
+        cancelled = await jobs_env.service(lambda s: s.cancel(owner, job_id))
+        # Cancelled at once, before the handler has stopped.
+        assert (await jobs_env.row(job_id)).status == JobStatus.CANCELLED
         assert await asyncio.wait_for(task, 1.0) == Outcome.CANCELLED
         assert time.monotonic() - started < 1.0
         assert job_id in CANCELLED
         row = await jobs_env.row(job_id)
-        assert row.status == JobStatus.CANCELLED and row.finished_at is not None
+        assert row.status == JobStatus.CANCELLED and row.finished_at == cancelled.finished_at
+
+    async def test_cancel_read_at_the_heartbeat_stops_the_handler(self, jobs_env: JobsEnv) -> None:
+        # The bus message lost: the next lease renewal finds the row cancelled.
+        runner = jobs_env.runner_with(watch_after_seconds=0.0)
+        owner, job_id, task = await self._running(jobs_env, runner)
+        async with jobs_env.units() as uow:
+            await JobRepository(uow.session).cancel(owner, job_id, utcnow())
+        assert await asyncio.wait_for(task, 1.0) == Outcome.CANCELLED
+        assert job_id in CANCELLED
+        assert (await jobs_env.row(job_id)).status == JobStatus.CANCELLED
+
+    async def test_a_handler_ending_after_the_cancel_writes_nothing(
+        self, jobs_env: JobsEnv
+    ) -> None:
+        # Nothing tells this runner (no watcher before the handler ends): its final write
+        # is refused by the row, which stays as the cancel left it.
+        runner = jobs_env.runner_with(watch_after_seconds=30, heartbeat_seconds=30)
+        owner = await jobs_env.user()
+        job = await jobs_env.create(owner, "test.sleep", {"seconds": 0.3})
+        task = asyncio.create_task(runner.run(job.id))
+        await eventually(lambda: CALLS[job.id] == 1)
+        await jobs_env.service(lambda s: s.cancel(owner, job.id))
+        cancelled = await jobs_env.row(job.id)
+        assert await asyncio.wait_for(task, 2.0) == Outcome.CANCELLED
+        assert job.id not in CANCELLED  # the handler ran to its end
+        assert await jobs_env.row(job.id) == cancelled
+        assert cancelled.status == JobStatus.CANCELLED and cancelled.result is None
 
     async def test_cancel_flag_alone_reaches_the_runner(self, jobs_env: JobsEnv) -> None:
         # The bus message lost (Redis blinked): the flag, read at each renewal, suffices.

@@ -118,16 +118,36 @@ class TestCancel:
             await jobs_env.service(lambda s: s.cancel(owner, job.id))
         assert caught.value.kind == ErrorKind.CONFLICT
 
-    async def test_running_job_is_flagged_and_its_runner_told(self, jobs_env: JobsEnv) -> None:
+    async def test_running_job_is_cancelled_at_once_and_its_runner_told(
+        self, jobs_env: JobsEnv
+    ) -> None:
         owner = await jobs_env.user()
         job = await jobs_env.create(owner, "test.sleep", {"seconds": 30})
-        await jobs_env.update(job.id, status="running")
+        await jobs_env.leases.claim(job.id, "w/1", lease_seconds=30)
         events, pump = await collect(jobs_env.bus, task_topic(job.id))
-        flagged = await jobs_env.service(lambda s: s.cancel(owner, job.id))
-        assert flagged.status == JobStatus.RUNNING
-        assert (await jobs_env.row(job.id)).status == JobStatus.RUNNING
+        cancelled = await jobs_env.service(lambda s: s.cancel(owner, job.id))
+        assert cancelled.status == JobStatus.CANCELLED and cancelled.finished_at is not None
+        row = await jobs_env.raw(job.id)
+        assert row.status == "cancelled" and row.lease_owner is None
         await eventually(lambda: any(e.type == "job.cancel_requested" for e in events))
+        assert "job.cancelled" in [e.type for e in events]
         pump.cancel()
+
+    async def test_a_job_that_finished_meanwhile_is_a_conflict(self, jobs_env: JobsEnv) -> None:
+        owner = await jobs_env.user()
+        job = await jobs_env.create(owner, "test.echo", {"value": "x"})
+        await jobs_env.leases.claim(job.id, "w/1", lease_seconds=30)
+
+        async def cancel_after_completion(service: JobService) -> object:
+            await service.get(owner, job.id)  # read while it runs...
+            await jobs_env.leases.complete(job.id, "w/1", {"done": True}, None)  # ...it ends
+            return await service.cancel(owner, job.id)
+
+        with pytest.raises(SwitchboardError) as caught:
+            await jobs_env.service(cancel_after_completion)
+        assert caught.value.kind == ErrorKind.CONFLICT
+        assert "completed" in caught.value.message
+        assert (await jobs_env.row(job.id)).status == JobStatus.COMPLETED
 
 
 class TestRetry:

@@ -16,6 +16,7 @@ from switchboard.core.providers.ports import ProviderEndpoint
 from switchboard.core.providers.schemas import ConnectionUpdate
 from switchboard.core.providers.service import ProviderService
 from tests.fixtures.app import Harness
+from tests.fixtures.clock import ManualClock
 
 KEY = "sk-proj-ABCDEFGHIJ0123456789klmnopqrstuv7890"
 OTHER_KEY = "sk-proj-ZYXWVUTSRQ9876543210abcdefghijkl4321"
@@ -29,22 +30,14 @@ OPERATOR = ProviderEndpoint(
 ENDPOINT = ProviderEndpoint(kind="openai", provider="openai", api_key="k")
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 class TestEndpointCache:
     def test_remembers_until_the_ttl(self) -> None:
-        clock = Clock()
-        cache = EndpointCache(ttl_seconds=5, monotonic=clock)
+        clock = ManualClock()
+        cache = EndpointCache(ttl_seconds=5, monotonic=clock.monotonic)
         cache.put(("u", "openai", None), ENDPOINT, cache.generation())
-        clock.now += 4.9
+        clock.advance(4.9)
         assert cache.get(("u", "openai", None)) is ENDPOINT
-        clock.now += 0.2
+        clock.advance(0.2)
         assert cache.get(("u", "openai", None)) is None
         assert len(cache) == 0
 
@@ -236,7 +229,9 @@ class TestConcurrentMisses:
         await _save(harness, owner)
         harness.ctx.providers.endpoints.clear()
         first = asyncio.create_task(_endpoint(harness, owner))
-        await asyncio.sleep(0)  # the first one is now resolving
+        # One turn of the loop each, no time: the first starts resolving, then the others
+        # start and find its resolution in flight.
+        await asyncio.sleep(0)
         others = [asyncio.create_task(_endpoint(harness, owner)) for _ in range(3)]
         await asyncio.sleep(0)
         first.cancel()

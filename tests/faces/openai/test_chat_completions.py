@@ -119,15 +119,28 @@ class TestErrors:
         assert set(error) == {"message", "type", "param", "code"}
         assert error["code"] == "invalid_api_key"
 
-    async def test_unknown_model_is_400_with_param(self, harness: Harness) -> None:
+    @pytest.mark.parametrize("model", ["nope-model", "nope/some-model"])
+    async def test_unknown_model_or_provider_is_404_model_not_found(
+        self, harness: Harness, model: str
+    ) -> None:
         user = await harness.user("a@example.com")
         response = await harness.client.post(
             "/v1/chat/completions",
             headers=user.headers,
-            json={"model": "nope-model", "messages": [{"role": "user", "content": "x"}]},
+            json={"model": model, "messages": [{"role": "user", "content": "x"}]},
         )
-        assert response.status_code == 400
-        assert response.json()["error"]["param"] == "model"
+        assert response.status_code == 404
+        error = response.json()["error"]
+        assert error["param"] == "model"
+        assert error["code"] == "model_not_found"
+        assert error["type"] == "invalid_request_error"
+
+    async def test_unknown_model_for_embeddings_is_404(self, harness: Harness) -> None:
+        user = await harness.user("a@example.com")
+        response = await harness.client.post(
+            "/v1/embeddings", headers=user.headers, json={"model": "nope-model", "input": "x"}
+        )
+        assert response.status_code == 404
         assert response.json()["error"]["code"] == "model_not_found"
 
     async def test_unconfigured_provider_is_404(self, harness: Harness) -> None:

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
+from switchboard.faces.pocketllm.routes.agents import ENHANCER_MODEL
 from tests.faces.pocketllm.conftest import Account, data_of, error_of, sign_up_and_in
 from tests.fixtures.app import Harness
 from tests.fixtures.upstreams.base import FakeUpstream
@@ -74,7 +75,7 @@ class TestImprove:
         alice = await sign_up_and_in(harness.client, "alice@example.com")
 
         async def model(services):  # type: ignore[no-untyped-def]
-            return await services.agents.choose_model(alice.id)
+            return await services.agents.choose_model(alice.id, preferred=ENHANCER_MODEL)
 
         assert str(await harness.run(model)) == "groq/openai/gpt-oss-120b"
 

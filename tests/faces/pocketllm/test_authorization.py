@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from fastapi.routing import APIRoute
-
-from switchboard.faces.pocketllm import build_router
+from switchboard.api.faces import api_routes
+from switchboard.faces.pocketllm import FACE
 from tests.faces.pocketllm.conftest import data_of, error_of, sign_up_and_in
 from tests.fixtures.app import Harness
 from tests.fixtures.upstreams.openai_fake import tiny_png
@@ -42,7 +41,7 @@ def test_every_id_route_is_in_the_matrix() -> None:
         )
         for m, p in covered
     }
-    routes = [r for r in build_router().routes if isinstance(r, APIRoute) and "{" in r.path]
+    routes = [r for router in FACE.routers for r in api_routes(router.routes) if "{" in r.path]
     for route in routes:
         for method in route.methods or ():
             if route.path == "/v1/providers/{provider}/models":

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 
 from tests.faces.pocketllm.conftest import (
     ISO_MS_Z,
@@ -60,6 +61,12 @@ async def app(
         job_sweep_interval_seconds=0.05,
         job_retry_base_seconds=0.01,
     )
+
+
+def _cancelled_runs() -> float:
+    """How many image job runs in this process ended as cancelled (the runner's metric)."""
+    labels = {"type": "image_generation", "outcome": "cancelled"}
+    return REGISTRY.get_sample_value("switchboard_job_duration_seconds_count", labels) or 0.0
 
 
 async def wait_for(harness: Harness, account: Account, job_id: str, status: str) -> Any:
@@ -134,8 +141,9 @@ class TestImageJobs:
         }
         done = await wait_for(app, alice, job["id"], "completed")
         assert done["actual_cost"] == 0.016
+        # Only failed jobs can be retried; any other is a bad request, as in the original.
         again = await app.client.post(f"/v1/jobs/{job['id']}/retry", headers=alice.headers)
-        error_of(again, 409)
+        assert "failed" in error_of(again, 400)
 
     async def test_delete_cancels_a_pending_job(
         self, harness_factory: Callable[..., Awaitable[Harness]]
@@ -156,6 +164,32 @@ class TestImageJobs:
             )
         )
         assert [j["id"] for j in listed] == [job["id"]]
+
+    async def test_delete_cancels_a_running_job_at_once(
+        self, app: Harness, openai_upstream: FakeUpstream
+    ) -> None:
+        alice = await sign_up_and_in(app.client, "alice@example.com")
+        # The upstream takes its time: the job stays running until it is cancelled.
+        openai_upstream.fail(delay=3.0, path_contains="images")
+        job = data_of(
+            await app.client.post("/v1/jobs/image-generation", headers=alice.headers, json=CREATE),
+            201,
+        )
+        await wait_for(app, alice, job["id"], "processing")
+        stopped = _cancelled_runs()
+        deleted = await app.client.delete(f"/v1/jobs/{job['id']}", headers=alice.headers)
+        assert data_of(deleted) == {"message": "Job cancelled/deleted successfully"}
+        cancelled = data_of(await app.client.get(f"/v1/jobs/{job['id']}", headers=alice.headers))
+        assert cancelled["status"] == "cancelled" and cancelled["completed_at"] is not None
+        # The runner stops the handler afterwards, and writes nothing over the cancel.
+        deadline = time.monotonic() + 10
+        while _cancelled_runs() == stopped:
+            assert time.monotonic() < deadline, "the runner never stopped the job"
+            await asyncio.sleep(0.05)
+        after = data_of(await app.client.get(f"/v1/jobs/{job['id']}", headers=alice.headers))
+        assert after == cancelled
+        retried = await app.client.post(f"/v1/jobs/{job['id']}/retry", headers=alice.headers)
+        error_of(retried, 400)
 
     async def test_original_input_data_form(self, harness: Harness, alice: Account) -> None:
         body = {

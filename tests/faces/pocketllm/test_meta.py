@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from switchboard.faces.pocketllm import root_fields
-from tests.faces.pocketllm.conftest import Account, data_of, error_of
+from switchboard.api.admission import admission_of
+from switchboard.api.faces import api_routes
+from switchboard.faces.pocketllm import FACE, PocketLLMOptions, root_fields
+from tests.faces.pocketllm.conftest import Account, data_of, error_of, sign_up_and_in
 from tests.fixtures.app import Harness
 
 
@@ -32,3 +34,36 @@ async def test_oversized_body_is_413_in_the_envelope(harness: Harness, alice: Ac
         "/v1/chats", headers=alice.headers, json={"title": "x" * 2_000_000}
     )
     error_of(response, 413)
+
+
+def test_every_route_declares_its_admission() -> None:
+    assert FACE.admission_checked
+    routers = [*FACE.routers, *FACE.optional_routers(PocketLLMOptions(docs_enabled=True))]
+    for route in (r for router in routers for r in api_routes(router.routes)):
+        assert admission_of(route) is not None, route.path
+
+
+async def test_root_names_the_legacy_docs_path(harness_factory) -> None:  # type: ignore[no-untyped-def]
+    served = await harness_factory()
+    assert (await served.client.get("/")).json()["legacy_docs"] == "/api/docs"
+    hidden = await harness_factory(enable_swagger_docs=False)
+    assert (await hidden.client.get("/")).json()["legacy_docs"] is None
+
+
+async def test_models_alone_answers_only_its_own_fields(harness_factory) -> None:  # type: ignore[no-untyped-def]
+    # OpenAI's `object` and `data` are the OpenAI face's part of `GET /v1/models`.
+    harness = await harness_factory(faces=["pocketllm"])
+    alice = await sign_up_and_in(harness.client, "alice@example.com")
+    body = (await harness.client.get("/v1/models", headers=alice.headers)).json()
+    assert set(body) == {"models", "message", "configured_providers", "missing_providers"}
+
+
+async def test_requests_carry_the_rate_limit_headers(harness: Harness, alice: Account) -> None:
+    response = await harness.client.get("/v1/chats", headers=alice.headers)
+    assert response.headers["x-ratelimit-limit"] == "600"
+    assert int(response.headers["x-ratelimit-remaining"]) < 600
+    enhanced = await harness.client.post(
+        "/v1/prompt-enhancer/improve", headers=alice.headers, json={"prompt": "x"}
+    )
+    assert enhanced.headers["x-ratelimit-limit"] == "10"
+    assert enhanced.headers["x-ratelimit-remaining"] == "9"

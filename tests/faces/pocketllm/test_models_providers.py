@@ -72,6 +72,15 @@ async def live(
     return await harness_factory(allow_private_upstreams=True)
 
 
+@pytest.fixture
+async def live_alone(
+    harness_factory: Callable[..., Awaitable[Harness]], openai_upstream: FakeUpstream
+) -> Harness:
+    """`live` serving this face alone: errors on the shared `GET /v1/models` carry every
+    mounted face's error fields, and this face's envelope is checked by itself."""
+    return await harness_factory(allow_private_upstreams=True, faces=["pocketllm"])
+
+
 async def activate(harness: Harness, account: Account, upstream: FakeUpstream) -> dict[str, object]:
     response = await harness.client.post(
         "/v1/providers/activate",
@@ -131,7 +140,8 @@ class TestCatalog:
         ids = [m["id"] for m in body["data"]]
         assert "openai/fake-model" in ids and "echo/echo" in ids
 
-    async def test_filters(self, live: Harness, openai_upstream: FakeUpstream) -> None:
+    async def test_filters(self, live_alone: Harness, openai_upstream: FakeUpstream) -> None:
+        live = live_alone
         alice = await sign_up_and_in(live.client, "alice@example.com")
         await activate(live, alice, openai_upstream)
         get = live.client.get

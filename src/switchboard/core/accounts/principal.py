@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Literal, TypeAlias
 
 AuthMethod: TypeAlias = Literal[
-    "access_token", "api_key", "master_token", "local", "session_cookie"
+    "access_token", "api_key", "master_token", "local", "session_cookie", "id_token"
 ]
 
 

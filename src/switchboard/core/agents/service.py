@@ -1,8 +1,8 @@
 """Running the agents: the prompt enhancer, and the workflow that enhances, routes and answers.
 
-Memory: a `session_id` names a conversation of the user (source `pocketllm-agent`,
-`external_id` = the session id); its recent turns go to the model and each run appends
-its own. Nothing here executes code: client metadata is context text only, and its
+Memory: a `session_id` names a conversation of the user (source: the calling face's
+`memory_source`, `external_id` = the session id); its recent turns go to the model and
+each run appends its own. Nothing here executes code: client metadata is context text only, and its
 `tests` entry is dropped.
 """
 
@@ -30,14 +30,24 @@ from switchboard.core.errors import Invalid
 from switchboard.core.llm import ChatMessage, ChatRequest, ModelRef
 from switchboard.core.providers.service import ProviderService
 
-MEMORY_SOURCE = "pocketllm-agent"
-# The enhancer model the PocketLLM document names, used when the user can reach Groq.
-GROQ_ENHANCER_MODEL = ModelRef("groq", "openai/gpt-oss-120b")
 MEMORY_MESSAGES = 20
 MAX_METADATA_CHARS = 2000
 IGNORED_METADATA = ("tests",)
 
 Checkpoint = Callable[[], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class AgentOptions:
+    """What the calling face decides for its agents."""
+
+    # The conversation source that keeps session memory (a face's own, so that memory
+    # never shows among its chats).
+    memory_source: str
+    # Used when the caller names no model and can reach this model's provider.
+    preferred_model: ModelRef | None = None
+    # What the workflow tells the caller to do with an image prompt, in its API's words.
+    image_next_step: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,12 +141,17 @@ class AgentService:
         """The registered agents."""
         return list(AGENTS)
 
-    async def choose_model(self, owner_id: str, requested: str | None = None) -> ModelRef:
-        """The model named, else Groq's enhancer model when reachable, else the user's default."""
+    async def choose_model(
+        self, owner_id: str, requested: str | None = None, *, preferred: ModelRef | None = None
+    ) -> ModelRef:
+        """The model named, else `preferred` when the user can reach its provider, else the
+        user's default saved model, else the operator's default."""
         if requested:
             return self._resolver.resolve(requested)
-        if "groq" in await self._providers.configured_providers(owner_id):
-            return GROQ_ENHANCER_MODEL
+        if preferred is not None and preferred.provider in (
+            await self._providers.configured_providers(owner_id)
+        ):
+            return preferred
         saved = await self._saved.default(owner_id)
         if saved is not None:
             return ModelRef(saved.provider, saved.model)
@@ -147,13 +162,14 @@ class AgentService:
         owner_id: str,
         prompt: str,
         task: str | None,
+        options: AgentOptions,
         *,
         session_id: str | None = None,
         model: str | None = None,
     ) -> Enhancement:
         """Enhance `prompt` for `task`; with a session, earlier turns are context and kept."""
-        ref = await self.choose_model(owner_id, model)
-        memory_id, history = await self._memory(owner_id, session_id)
+        ref = await self.choose_model(owner_id, model, preferred=options.preferred_model)
+        memory_id, history = await self._memory(owner_id, options.memory_source, session_id)
         enhancement = await self._enhance(owner_id, ref, prompt, task, history)
         if memory_id is not None:
             await self._remember(owner_id, memory_id, prompt, enhancement.enhanced_prompt)
@@ -164,6 +180,7 @@ class AgentService:
         owner_id: str,
         agent: str,
         prompt: str,
+        options: AgentOptions,
         *,
         task: str | None = None,
         session_id: str | None = None,
@@ -176,7 +193,7 @@ class AgentService:
             raise UnknownAgent(f"Unknown agent '{agent}'; available: {names}", param="agent")
         if agent == "prompt_enhancer":
             enhancement = await self.enhance(
-                owner_id, prompt, task, session_id=session_id, model=model
+                owner_id, prompt, task, options, session_id=session_id, model=model
             )
             return AgentRun(
                 agent,
@@ -188,19 +205,22 @@ class AgentService:
                     "raw_response": enhancement.raw_response,
                 },
             )
-        return await self._workflow(owner_id, prompt, task, session_id, metadata or {}, model)
+        return await self._workflow(
+            owner_id, prompt, task, options, session_id, metadata or {}, model
+        )
 
     async def _workflow(
         self,
         owner_id: str,
         prompt: str,
         task: str | None,
+        options: AgentOptions,
         session_id: str | None,
         metadata: dict[str, Any],
         model: str | None,
     ) -> AgentRun:
-        ref = await self.choose_model(owner_id, model)
-        memory_id, history = await self._memory(owner_id, session_id)
+        ref = await self.choose_model(owner_id, model, preferred=options.preferred_model)
+        memory_id, history = await self._memory(owner_id, options.memory_source, session_id)
         enhancement = await self._enhance(owner_id, ref, prompt, task, history)
         category = task_category(task)
         specialist, instructions = SPECIALISTS[category]
@@ -216,7 +236,8 @@ class AgentService:
             execution["ignored_metadata"] = ignored
         if category == "image_generation":
             result = enhancement.enhanced_prompt
-            execution["next_step"] = "POST /v1/jobs/image-generation with this prompt"
+            if options.image_next_step:
+                execution["next_step"] = options.image_next_step
         else:
             system = instructions + _metadata_context(metadata)
             messages = [
@@ -264,12 +285,12 @@ class AgentService:
         return result.text
 
     async def _memory(
-        self, owner_id: str, session_id: str | None
+        self, owner_id: str, source: str, session_id: str | None
     ) -> tuple[str | None, list[ChatMessage]]:
         """The session's conversation (created on first use) and its recent turns."""
         if not session_id:
             return None, []
-        found = await self._conversations.find_external(owner_id, MEMORY_SOURCE, session_id)
+        found = await self._conversations.find_external(owner_id, source, session_id)
         if found is None:
             try:
                 async with self._session.begin_nested():
@@ -277,13 +298,13 @@ class AgentService:
                         owner_id,
                         ConversationCreate(
                             title=f"Agent session {session_id}"[:500],
-                            source=MEMORY_SOURCE,
+                            source=source,
                             external_id=session_id,
                         ),
                     )
             except IntegrityError:
                 # A concurrent first call of the same session created it.
-                found = await self._conversations.find_external(owner_id, MEMORY_SOURCE, session_id)
+                found = await self._conversations.find_external(owner_id, source, session_id)
             assert found is not None
         rows = await self._conversations.history(owner_id, found.id, MEMORY_MESSAGES)
         history = [

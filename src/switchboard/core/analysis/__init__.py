@@ -1,2 +1,2 @@
-"""Analyses: PluginMind's two-step workflow (prompt optimizer, then an analyzer), query
+"""Analyses: a two-step workflow (prompt optimizer, then an analyzer), query
 quotas per user and month, and the query log."""

@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from switchboard.models import QueryLog, UsageQuota
+from switchboard.models import QueryLog, UsageQuota, User
 
 
 class QuotaRepository:
@@ -98,3 +98,30 @@ class QueryLogRepository:
             .limit(limit)
         )
         return (await self.session.scalars(stmt)).all()
+
+
+class SubscriberRepository:
+    """What quotas and log access need of the users table: tiers, and ids by id or email.
+
+    Read here rather than through the accounts service, which the workflow's own units
+    of work cannot build (it needs the token signer); see docs/faces/pluginmind.md,
+    "Deviations from the architecture".
+    """
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def tier(self, user_id: str) -> str | None:
+        """The user's subscription tier, or None when there is no such user."""
+        tier = await self.session.scalar(select(User.subscription_tier).where(User.id == user_id))
+        return None if tier is None else str(tier)
+
+    async def existing_id(self, user_id: str) -> str | None:
+        """`user_id` when such a user exists."""
+        found = await self.session.scalar(select(User.id).where(User.id == user_id))
+        return None if found is None else str(found)
+
+    async def id_by_email(self, email: str) -> str | None:
+        """The id of the user with this (stored-form) email."""
+        found = await self.session.scalar(select(User.id).where(User.email == email))
+        return None if found is None else str(found)

@@ -13,7 +13,7 @@ MAX_USER_INPUT = 5000
 
 
 class AnalysisType(StrEnum):
-    """The analyses PluginMind offers; each has its own analyzer prompt and model."""
+    """The kinds of analysis; each has its own analyzer prompt and model."""
 
     DOCUMENT = "document"
     CHAT = "chat"
@@ -40,7 +40,7 @@ class ServiceUsed:
     model: str
 
     def as_dict(self) -> dict[str, str]:
-        """The wire form PluginMind shows in `services_used`."""
+        """A JSON-ready form (part of a stored job result)."""
         return {"name": self.name, "provider": self.provider, "model": self.model}
 
 

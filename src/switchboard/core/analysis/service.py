@@ -1,8 +1,8 @@
-"""PluginMind's analyses: quotas, the query log, and the two-step workflow.
+"""Analyses: quotas, the query log, and the two-step workflow.
 
 A query is counted against the user's monthly quota when the call is made, before any
-provider is called, so failed calls count too (as in PluginMind). Each request is logged,
-and the log row is finished with the outcome even when the provider fails.
+provider is called, so failed calls count too (the quota counts attempts). Each request
+is logged, and the log row is finished with the outcome even when the provider fails.
 
 `AnalysisService` works inside its caller's unit of work. `AnalysisWorkflow` owns its
 units of work, like the reply runner: the quota and the log row are committed before the
@@ -19,13 +19,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.core.accounts.principal import Principal
-from switchboard.core.analysis.errors import QueryLimitExceeded
+from switchboard.core.analysis.errors import QueryLimitExceeded, analysis_failure
 from switchboard.core.analysis.prompts import ANALYZER_PROMPTS, DESCRIPTIONS, OPTIMIZER_PROMPT
-from switchboard.core.analysis.repository import QueryLogRepository, QuotaRepository
+from switchboard.core.analysis.repository import (
+    QueryLogRepository,
+    QuotaRepository,
+    SubscriberRepository,
+)
 from switchboard.core.analysis.schemas import (
     AnalysisInput,
     AnalysisOutcome,
@@ -36,13 +39,7 @@ from switchboard.core.analysis.schemas import (
 )
 from switchboard.core.catalog.models import ModelResolver
 from switchboard.core.catalog.pricing import cost_usd
-from switchboard.core.errors import (
-    ERROR_CLASSES,
-    ErrorKind,
-    NotFound,
-    PermissionDenied,
-    SwitchboardError,
-)
+from switchboard.core.errors import NotFound, PermissionDenied, SwitchboardError
 from switchboard.core.jobs.context import UnitOfWorkFactory
 from switchboard.core.jobs.schemas import JobCreate, JobRead
 from switchboard.core.jobs.service import JobService
@@ -52,10 +49,9 @@ from switchboard.core.providers.service import ProviderService, ProviderSetup
 from switchboard.core.usage.recorder import UsageEntry, UsageRecorder
 from switchboard.kit.clock import utcnow
 from switchboard.kit.ids import canonical_id
-from switchboard.models import QueryLog, User
+from switchboard.models import QueryLog
 
 ANALYSIS_JOB = "analysis"
-SOURCE = "pluginmind"
 MAX_LOG_PAGE = 500
 MAX_ERROR_MESSAGE = 500
 HEALTH_TIMEOUT_SECONDS = 5.0
@@ -70,13 +66,6 @@ _DEFAULT_MODELS: tuple[tuple[str, str], ...] = (
     ("openrouter", "openai/gpt-4o-mini"),
     ("ollama", "llama3.2"),
 )
-
-# Failure messages PluginMind clients know (its async jobs' `error` values).
-RATE_LIMITED_MESSAGE = "Rate limit exceeded. Please try again later."
-AUTH_FAILED_MESSAGE = "API authentication failed"
-TIMEOUT_MESSAGE = "Request timeout. Please try again."
-UNAVAILABLE_MESSAGE = "AI service is unavailable. Please try again later."
-FAILED_MESSAGE = "Analysis failed due to internal error"
 
 
 def default_analysis_model(operator_providers: Iterable[str], fallback: str) -> str:
@@ -170,6 +159,14 @@ class _Step:
 
 
 @dataclass(frozen=True, slots=True)
+class _Run:
+    """One analysis being run: its query log row, and who asked (usage is counted for it)."""
+
+    log_id: int
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
 class _Plan:
     optimizer: _Step
     analyzer: _Step
@@ -184,6 +181,7 @@ class AnalysisService:
         self._setup = setup
         self._quotas = QuotaRepository(session)
         self._logs = QueryLogRepository(session)
+        self._users = SubscriberRepository(session)
 
     async def quota(self, user_id: str) -> QuotaRead:
         """The user's quota for the current month."""
@@ -204,9 +202,10 @@ class AnalysisService:
         return QuotaRead(period, used, limit, tier)
 
     async def open_log(
-        self, user_id: str, data: AnalysisInput, *, source: str = SOURCE, job_id: str | None = None
+        self, user_id: str, data: AnalysisInput, *, source: str, job_id: str | None = None
     ) -> int:
-        """Log a request before it runs (as not yet successful); its log id."""
+        """Log a request from `source` (the face asking) before it runs, as not yet
+        successful; its log id."""
         log = await self._logs.add(
             QueryLog(
                 user_id=user_id,
@@ -257,29 +256,34 @@ class AnalysisService:
         rows = await self._logs.newest(owner, min(max(limit, 1), MAX_LOG_PAGE))
         return [QueryLogRead.model_validate(r) for r in rows]
 
-    async def submit(self, user_id: str, data: AnalysisInput, jobs: JobService) -> JobRead:
+    async def submit(
+        self, user_id: str, data: AnalysisInput, jobs: JobService, *, source: str
+    ) -> JobRead:
         """Count the query and create an `analysis` job, logged, in this unit of work."""
         await self.consume(user_id)
         job = await jobs.create(
             user_id,
-            JobCreate(type=ANALYSIS_JOB, params=data.model_dump(mode="json"), source=SOURCE),
+            JobCreate(type=ANALYSIS_JOB, params=data.model_dump(mode="json"), source=source),
         )
-        await self.open_log(user_id, data, job_id=job.id)
+        await self.open_log(user_id, data, source=source, job_id=job.id)
         return job
 
     async def _tier(self, user_id: str) -> str:
-        tier = await self._session.scalar(select(User.subscription_tier).where(User.id == user_id))
+        tier = await self._users.tier(user_id)
         if tier is None:
             raise NotFound("User not found", code="user_not_found")
-        return str(tier)
+        return tier
 
     async def _user_id_of(self, user: str) -> str:
         canonical = canonical_id(user)
-        where = User.id == canonical if canonical else User.email == user.strip().lower()
-        found = await self._session.scalar(select(User.id).where(where))
+        found = await (
+            self._users.existing_id(canonical)
+            if canonical
+            else self._users.id_by_email(user.strip().lower())
+        )
         if found is None:
             raise NotFound("User not found", code="user_not_found")
-        return str(found)
+        return found
 
 
 class AnalysisWorkflow:
@@ -288,17 +292,15 @@ class AnalysisWorkflow:
     def __init__(self, setup: AnalysisSetup) -> None:
         self._setup = setup
 
-    async def analyze(
-        self, user_id: str, data: AnalysisInput, *, source: str = SOURCE
-    ) -> AnalysisOutcome:
-        """Count, log and run one analysis now."""
+    async def analyze(self, user_id: str, data: AnalysisInput, *, source: str) -> AnalysisOutcome:
+        """Count, log and run one analysis now, for `source` (the face asking)."""
         async with self._setup.units() as uow:
             # Resolved first: a misconfigured provider is refused before anything counts.
             plan = await self._plan(uow.session, user_id, data.analysis_type)
             service = AnalysisService(uow.session, self._setup)
             await service.consume(user_id)
             log_id = await service.open_log(user_id, data, source=source)
-        return await self._execute(user_id, data, log_id, plan)
+        return await self._execute(user_id, data, _Run(log_id, source), plan)
 
     async def run_job(self, user_id: str, job_id: str, data: AnalysisInput) -> AnalysisOutcome:
         """Run an async analysis whose query was counted when the job was created."""
@@ -306,10 +308,13 @@ class AnalysisWorkflow:
             plan = await self._plan(uow.session, user_id, data.analysis_type)
             service = AnalysisService(uow.session, self._setup)
             log = await service.log_for_job(user_id, job_id)
-            log_id = (
-                log.id if log is not None else await service.open_log(user_id, data, job_id=job_id)
-            )
-        return await self._execute(user_id, data, log_id, plan)
+            if log is None:
+                # Logged with the job when it was created; only a lost row lands here.
+                log_id = await service.open_log(user_id, data, source=ANALYSIS_JOB, job_id=job_id)
+                run = _Run(log_id, ANALYSIS_JOB)
+            else:
+                run = _Run(log.id, log.source)
+        return await self._execute(user_id, data, run, plan)
 
     def registry(self) -> dict[str, Any]:
         """The registered analysis services and the types they serve (no live checks)."""
@@ -378,16 +383,19 @@ class AnalysisWorkflow:
         )
 
     async def _execute(
-        self, user_id: str, data: AnalysisInput, log_id: int, plan: _Plan
+        self, user_id: str, data: AnalysisInput, run: _Run, plan: _Plan
     ) -> AnalysisOutcome:
         started = time.perf_counter()
+        log_id = run.log_id
         try:
-            optimized = await self._call(user_id, plan.optimizer, OPTIMIZER_PROMPT, data.user_input)
+            optimized = await self._call(
+                user_id, run, plan.optimizer, OPTIMIZER_PROMPT, data.user_input
+            )
             # An optimizer that answers nothing must not leave the analyzer with nothing.
             optimized = optimized.strip() or data.user_input
-            analysis = await self._call(user_id, plan.analyzer, plan.system_prompt, optimized)
+            analysis = await self._call(user_id, run, plan.analyzer, plan.system_prompt, optimized)
         except SwitchboardError as exc:
-            failure = friendly_error(exc)
+            failure = analysis_failure(exc)
             await self._finish(user_id, log_id, False, started, failure.message)
             raise failure from exc
         elapsed = await self._finish(user_id, log_id, True, started, None)
@@ -403,7 +411,7 @@ class AnalysisWorkflow:
             metadata={"response_time_ms": elapsed, "query_log_id": log_id},
         )
 
-    async def _call(self, user_id: str, step: _Step, system: str, text: str) -> str:
+    async def _call(self, user_id: str, run: _Run, step: _Step, system: str, text: str) -> str:
         provider = self._setup.providers.factory.provider(step.endpoint)
         request = ChatRequest(
             model=step.ref.model,
@@ -417,7 +425,7 @@ class AnalysisWorkflow:
             self._setup.recorder.record(
                 UsageEntry(
                     user_id=user_id,
-                    source=SOURCE,
+                    source=run.source,
                     provider=step.ref.provider,
                     model=step.ref.model,
                     prompt_tokens=result.usage.prompt_tokens,
@@ -488,26 +496,3 @@ class AnalysisWorkflow:
         except SwitchboardError as exc:
             return exc.code
         return None
-
-
-def friendly_error(exc: SwitchboardError) -> SwitchboardError:
-    """The same kind of error with one of the messages PluginMind clients know.
-
-    Upstream messages are never passed on; the kind (and so retryability) is kept.
-    """
-    if exc.kind == ErrorKind.RATE_LIMITED:
-        message = RATE_LIMITED_MESSAGE
-    elif exc.kind == ErrorKind.TIMEOUT:
-        message = TIMEOUT_MESSAGE
-    elif exc.kind == ErrorKind.UPSTREAM_REJECTED and exc.upstream_status in (401, 403):
-        message = AUTH_FAILED_MESSAGE
-    elif exc.kind == ErrorKind.UPSTREAM_UNAVAILABLE:
-        message = UNAVAILABLE_MESSAGE
-    else:
-        message = FAILED_MESSAGE
-    return ERROR_CLASSES[exc.kind](
-        message,
-        code=exc.code,
-        retry_after=exc.retry_after,
-        upstream_status=exc.upstream_status,
-    )

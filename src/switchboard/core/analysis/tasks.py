@@ -1,4 +1,4 @@
-"""The `analysis` job: an async PluginMind analysis, run by the jobs engine.
+"""The `analysis` job: an asynchronous analysis, run by the jobs engine.
 
 The query was counted and logged when the job was created; the handler runs the
 workflow and finishes that log row. Delivery is at least once: a redelivered job runs

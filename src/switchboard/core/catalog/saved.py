@@ -53,6 +53,8 @@ class SavedModelRead(BaseModel):
     description: str | None
     is_default: bool
     connection_id: str | None
+    # The importing face's own per-model settings, kept as it gave them: core never
+    # reads them, so their keys are the face's words, not core's.
     settings: dict[str, Any]
     created_at: datetime
     updated_at: datetime

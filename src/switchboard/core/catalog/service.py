@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from switchboard.core.errors import SwitchboardError
@@ -28,20 +29,23 @@ class Catalog:
 class CatalogCache:
     """Recent catalogs per (user, provider), shared by all requests of a process."""
 
-    def __init__(self, ttl: float = CACHE_SECONDS) -> None:
+    def __init__(
+        self, ttl: float = CACHE_SECONDS, monotonic: Callable[[], float] = time.monotonic
+    ) -> None:
         self._ttl = ttl
+        self._monotonic = monotonic
         self._entries: dict[tuple[str, str], tuple[float, list[ModelInfo]]] = {}
 
     def get(self, user_id: str, provider: str) -> list[ModelInfo] | None:
         """The cached models, if fresh."""
         entry = self._entries.get((user_id, provider))
-        if entry is None or time.monotonic() - entry[0] > self._ttl:
+        if entry is None or self._monotonic() - entry[0] > self._ttl:
             return None
         return entry[1]
 
     def put(self, user_id: str, provider: str, models: list[ModelInfo]) -> None:
         """Remember a fresh catalog."""
-        self._entries[(user_id, provider)] = (time.monotonic(), models)
+        self._entries[(user_id, provider)] = (self._monotonic(), models)
 
     def forget_user(self, user_id: str) -> None:
         """Drop a user's entries (after their connections change)."""

@@ -63,6 +63,11 @@ class CompletionService:
         """The provider and model behind a client's model name."""
         return self._resolver.resolve(model)
 
+    @property
+    def aliases(self) -> dict[str, str]:
+        """The operator's model aliases: alias → `provider/model`."""
+        return self._resolver.aliases
+
     async def complete(self, caller: Caller, request: ChatRequest) -> tuple[ModelRef, ChatResult]:
         """One whole completion of `request.model` (a client-facing name)."""
         ref = self.resolve(request.model)

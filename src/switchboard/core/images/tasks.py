@@ -8,31 +8,33 @@ the runner retries the retryable ones (rate limited, unavailable, timeout).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from switchboard.core.errors import UpstreamUnavailable
 from switchboard.core.images.errors import InvalidImageModel, InvalidImageOption
+from switchboard.core.images.generation import (
+    fetch_images,
+    generate_images,
+    image_usage,
+    store_images,
+)
 from switchboard.core.images.ports import ImageFetcher
 from switchboard.core.images.pricing import image_model
 from switchboard.core.images.schemas import ImageSpec, cost_of
 from switchboard.core.images.service import MAX_IMAGES, ImageService
 from switchboard.core.jobs.context import JobContext
 from switchboard.core.jobs.registry import JobType
-from switchboard.core.llm import GeneratedImage, ImageRequest
 from switchboard.core.media.ports import MediaStorage
 from switchboard.core.media.schemas import MediaRead
 from switchboard.core.media.service import DEFAULT_MAX_BYTES, MediaService
 from switchboard.core.media.sniff import EXTENSIONS
 from switchboard.core.providers.known import known_provider
-from switchboard.core.providers.ports import ChatProvider, ProviderEndpoint
+from switchboard.core.providers.ports import ProviderEndpoint
 from switchboard.core.providers.service import ProviderService, ProviderSetup
-from switchboard.core.usage.recorder import UsageEntry, UsageRecorder
-from switchboard.kit import netpolicy
+from switchboard.core.usage.recorder import UsageRecorder
 
 IMAGE_GENERATION = "image_generation"
 MAX_PROMPT = 4000
@@ -97,13 +99,6 @@ class ImageGenerationParams(BaseModel):
             raise PydanticCustomError("invalid_image_option", exc.message) from None
 
 
-@dataclass(frozen=True, slots=True)
-class _Payload:
-    data: bytes
-    mime_type: str
-    revised_prompt: str | None
-
-
 class ImageGenerationHandler:
     """Runs one `image_generation` job; see the module docstring."""
 
@@ -141,9 +136,11 @@ class ImageGenerationHandler:
             return _result(spec, params.provider, _in_order(stored))
         assert endpoint is not None
         provider = self._providers.factory.provider(endpoint)
-        generated = await self._generate(ctx, provider, spec, params.prompt)
-        payloads = await self._download(ctx, generated, endpoint)
-        saved = await self._save(ctx, payloads)
+        generated = await generate_images(provider, spec, params.prompt, ctx.progress)
+        payloads = await fetch_images(self._fetcher, generated, endpoint, ctx.progress)
+        async with ctx.units() as uow:
+            # One unit of work: a redelivery sees all of the images or none.
+            saved = await store_images(self._media(uow.session), ctx.owner_id, payloads, ctx.job_id)
         self._record_usage(ctx, endpoint, spec, len(saved))
         await ctx.progress(1.0, "Images generated")
         return _result(spec, endpoint.provider, saved)
@@ -151,77 +148,12 @@ class ImageGenerationHandler:
     def _media(self, session: AsyncSession) -> MediaService:
         return MediaService(session, self._storage, max_bytes=self._max_bytes)
 
-    async def _generate(
-        self, ctx: JobContext, provider: ChatProvider, spec: ImageSpec, prompt: str
-    ) -> list[GeneratedImage]:
-        """All `n` images, in as many upstream calls as the model needs (dall-e-3: one each)."""
-        images: list[GeneratedImage] = []
-        while len(images) < spec.n:
-            batch = min(spec.n - len(images), spec.max_per_request)
-            request = ImageRequest(
-                model=spec.model,
-                prompt=prompt,
-                size=spec.size,
-                quality=spec.quality,
-                n=batch,
-                style=spec.style,
-            )
-            got = await provider.generate_image(request)
-            if not got:
-                raise UpstreamUnavailable("the provider returned no images")
-            images.extend(got[:batch])
-            await ctx.progress(0.1 + 0.5 * len(images) / spec.n, "Generating images")
-        return images
-
-    async def _download(
-        self, ctx: JobContext, images: list[GeneratedImage], endpoint: ProviderEndpoint
-    ) -> list[_Payload]:
-        """Each image's bytes; URLs go through the hardened fetch, never a plain client."""
-        payloads: list[_Payload] = []
-        for index, image in enumerate(images, start=1):
-            if image.data is not None:
-                data = image.data
-            elif image.url:
-                data = await self._fetcher.fetch(image.url, trusted=_trusted(endpoint, image.url))
-            else:
-                raise UpstreamUnavailable("the provider returned an image without data")
-            payloads.append(_Payload(data, image.mime_type, image.revised_prompt))
-            await ctx.progress(0.6 + 0.3 * index / len(images), "Fetching images")
-        return payloads
-
-    async def _save(self, ctx: JobContext, payloads: list[_Payload]) -> list[MediaRead]:
-        """Every image in one unit of work: a redelivery sees all of them or none."""
-        saved: list[MediaRead] = []
-        async with ctx.units() as uow:
-            media = self._media(uow.session)
-            for index, payload in enumerate(payloads, start=1):
-                saved.append(
-                    await media.save(
-                        ctx.owner_id,
-                        payload.data,
-                        payload.mime_type,
-                        job_id=ctx.job_id,
-                        filename=f"image-{index}",
-                        attributes={"index": index, "revised_prompt": payload.revised_prompt},
-                    )
-                )
-        return saved
-
     def _record_usage(
         self, ctx: JobContext, endpoint: ProviderEndpoint, spec: ImageSpec, count: int
     ) -> None:
         if self._recorder is None or count == 0:
             return
-        self._recorder.record(
-            UsageEntry(
-                user_id=ctx.owner_id,
-                source="jobs",
-                provider=endpoint.provider,
-                model=spec.model,
-                cost_usd=cost_of(spec.unit_cost, count),
-                kind="image",
-            )
-        )
+        self._recorder.record(image_usage(ctx.owner_id, "jobs", endpoint, spec, count))
 
 
 def image_job_types(
@@ -245,16 +177,6 @@ def image_job_types(
             timeout_seconds=300.0,
         )
     ]
-
-
-def _trusted(endpoint: ProviderEndpoint, url: str) -> bool:
-    """Trust a URL only on the trusted endpoint's own origin (an operator's local server)."""
-    if not endpoint.trusted or not endpoint.base_url:
-        return False
-    try:
-        return netpolicy.origin_of(url) == netpolicy.origin_of(endpoint.base_url)
-    except netpolicy.BlockedUrl:
-        return False
 
 
 def _in_order(stored: list[MediaRead]) -> list[MediaRead]:

@@ -229,6 +229,13 @@ class JobLeases:
             started_at=None,
         )
 
+    async def read(self, job_id: str) -> JobRead | None:
+        """The job as it is now (a runner whose write was refused asks why)."""
+        async with self._units() as uow:
+            result = await uow.session.execute(select(*READ_COLUMNS).where(JOBS.c.id == job_id))
+            row = result.mappings().first()
+        return _read(row) if row is not None else None
+
     # -- sweeping ------------------------------------------------------------------------
     async def stale_pending(self, older_than: float, limit: int) -> list[str]:
         """Pending jobs due for `older_than` seconds without having started: their

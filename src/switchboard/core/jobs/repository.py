@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from datetime import datetime
+
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from switchboard.core.jobs.schemas import JobStatus
 from switchboard.models import Job, JobSchedule
+
+LIVE = (JobStatus.PENDING.value, JobStatus.RUNNING.value)
 
 
 class JobRepository:
@@ -54,6 +59,29 @@ class JobRepository:
             .offset(offset)
         )
         return list(rows), int(total or 0)
+
+    async def cancel(self, owner_id: str, job_id: str, now: datetime) -> Job | None:
+        """Make the owner's pending or running job `cancelled`, in one conditional UPDATE;
+        None when it was no longer live. Its runner's claim ends with it: every runner
+        write requires the job to be running under that claim."""
+        cancelled: Job | None = await self._session.scalar(
+            update(Job)
+            .where(Job.id == job_id, Job.user_id == owner_id, Job.status.in_(LIVE))
+            .values(
+                status=JobStatus.CANCELLED.value,
+                finished_at=now,
+                cancel_requested=True,
+                lease_owner=None,
+                lease_expires_at=None,
+            )
+            .returning(Job)
+            .execution_options(synchronize_session="fetch")
+        )
+        return cancelled
+
+    async def refresh(self, job: Job) -> None:
+        """Read the job's row again (another process may have changed it)."""
+        await self._session.refresh(job)
 
     def add(self, job: Job) -> None:
         """Stage a new job."""

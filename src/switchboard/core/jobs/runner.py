@@ -5,11 +5,14 @@ claim fails (the job finished, was cancelled, is running elsewhere or is not due
 no-op, which is what makes double delivery harmless.
 
 While the handler runs, a watcher renews the lease and listens for cancellation on the
-job's topic (with the row's `cancel_requested` flag, read at every renewal, as the
-fallback). The watcher starts only once the job has run for `watch_after_seconds`
-(a quarter of a second): most jobs are done by then and never pay for a subscription
-or a renewal, and a cancel request that arrived earlier is read from the row by the
-watcher's first renewal, so it still reaches the handler well within a second.
+job's topic, with the row, read at every renewal, as the fallback. The owner's cancel
+makes the row `cancelled` at once, which also ends the claim: from then on every write
+of this runner is refused, so nothing it does replaces `cancelled`. (A bare
+`cancel_requested` flag asks the runner to finish the job as cancelled itself.) The
+watcher starts only once the job has run for `watch_after_seconds` (a quarter of a
+second): most jobs are done by then and never pay for a subscription or a renewal, and
+a cancel that arrived earlier is read from the row by the watcher's first renewal, so
+it still reaches the handler well within a second.
 
 The handler runs in its own task and its outcome is read from that task
 (`task.exception()`), so that an unexpected error fails the job, is logged whole, and
@@ -291,20 +294,27 @@ class _Execution:
         # cancel request that arrived between the claim and the subscription.
         while not handler.done():
             try:
-                state = await self.r.leases.renew(
-                    self.job.id, self.owner, self.r.options.lease_seconds
-                )
+                stop = await self.renew()
             except (SQLAlchemyError, OSError) as exc:
                 # The database blinked; the lease has slack for the next try.
                 self.log.warning("job_lease_renewal_failed", error=type(exc).__name__)
             else:
-                if state is None:
-                    self.interrupt(handler, _Stop.LOST)
-                    return
-                if state.cancel_requested:
-                    self.interrupt(handler, _Stop.CANCELLED)
+                if stop is not None:
+                    self.interrupt(handler, stop)
                     return
             await asyncio.sleep(self.r.options.heartbeat)
+
+    async def renew(self) -> _Stop | None:
+        """Renew the lease; why to stop, when the job must stop."""
+        state = await self.r.leases.renew(self.job.id, self.owner, self.r.options.lease_seconds)
+        if state is None:
+            return _Stop.CANCELLED if await self.was_cancelled() else _Stop.LOST
+        return _Stop.CANCELLED if state.cancel_requested else None
+
+    async def was_cancelled(self) -> bool:
+        """Whether the owner cancelled the job (which ends this claim at once)."""
+        job = await self.r.leases.read(self.job.id)
+        return job is not None and job.status == JobStatus.CANCELLED
 
     def interrupt(self, handler: asyncio.Task[Any], reason: _Stop) -> None:
         if self.stop is None:
@@ -325,9 +335,11 @@ class _Execution:
 
     async def settle_stopped(self, job_type: JobType) -> Outcome:
         if self.stop == _Stop.CANCELLED:
+            # Refused, and answered by `refused`, when the owner's cancel already ended
+            # the claim (and announced it); written when only the row's flag was set.
             cancelled = await self.r.finish(Finish(self.job.id, self.owner, JobStatus.CANCELLED))
             if cancelled is None:
-                return Outcome.LOST
+                return await self.refused()
             await self.announce(cancelled, "cancelled")
             return Outcome.CANCELLED
         if self.stop == _Stop.LOST:
@@ -354,14 +366,14 @@ class _Execution:
         actual_cost = float(cost) if isinstance(cost, int | float) else None
         done = await self.r.finish(completion(self.job.id, self.owner, result, actual_cost))
         if done is None:
-            return Outcome.LOST
+            return await self.refused()
         await self.announce(done, "completed")
         return Outcome.COMPLETED
 
     async def fail(self, message: str, code: str) -> Outcome:
         failed = await self.r.finish(failure(self.job.id, self.owner, message, code))
         if failed is None:
-            return Outcome.LOST
+            return await self.refused()
         await self.announce(failed, "failed")
         return Outcome.FAILED
 
@@ -378,12 +390,20 @@ class _Execution:
             self.job.id, self.owner, run_at, error.message, error.code
         )
         if again is None:
-            return Outcome.LOST
+            return await self.refused()
         self.log.info("job_retrying", error=error.code, delay_s=round(delay, 3))
         self.r.observer.job_retried(self.job.type)
         await self.announce(again, "retrying")
         await self.r.queue.enqueue(self.job.id, delay=delay)
         return Outcome.RETRYING
+
+    async def refused(self) -> Outcome:
+        """The outcome when the row refused this claim's final write: the owner
+        cancelled the job meanwhile, or the lease lapsed and another process has it."""
+        if await self.was_cancelled():
+            return Outcome.CANCELLED
+        self.log.warning("job_lease_lost")
+        return Outcome.LOST
 
     async def release(self) -> None:
         released = await self.r.leases.release(self.job.id, self.owner)

@@ -106,30 +106,26 @@ class JobService:
         return Page([JobRead.model_validate(r) for r in rows], total=total)
 
     async def cancel(self, owner_id: str, job_id: str) -> JobRead:
-        """Cancel a pending job at once, or ask the process running it to stop."""
+        """Cancel a pending or running job: it reads `cancelled` as soon as the caller's
+        unit of work commits.
+
+        A running job's process is then told to stop its handler (over the bus, and
+        through the row at its next lease renewal). Its runner writes only while the job
+        is running under its claim, so nothing it does afterwards replaces `cancelled`.
+        """
         job = await self._require(owner_id, job_id)
-        status = JobStatus(job.status)
-        if status.finished:
-            raise JobStateConflict(f"Job is already {status.value}")
-        if status == JobStatus.PENDING:
-            job.status = JobStatus.CANCELLED.value
-            job.finished_at = utcnow()
-            await self._jobs.flush()
-            read = JobRead.model_validate(job)
-            self._after_commit_announce(read, "cancelled")
-            return read
-        job.cancel_requested = True
-        await self._jobs.flush()
-        read = JobRead.model_validate(job)
-        bus = self._setup.bus
-
-        async def reach_runner() -> None:
-            # Best effort: the runner also reads the row's flag at every lease renewal.
-            with contextlib.suppress(SwitchboardError):
-                await bus.publish(Event(topic=task_topic(read.id), type=CANCEL_REQUESTED))
-
-        self._uow.after_commit(reach_runner)
-        return read
+        was_running = job.status == JobStatus.RUNNING.value
+        if not JobStatus(job.status).finished:
+            cancelled = await self._jobs.cancel(owner_id, job.id, utcnow())
+            if cancelled is not None:
+                read = JobRead.model_validate(cancelled)
+                self._after_commit_announce(read, "cancelled")
+                if was_running:
+                    self._after_commit_stop(read)
+                return read
+            # It finished between our read and our update.
+            await self._jobs.refresh(job)
+        raise JobStateConflict(f"Job is already {job.status}")
 
     async def retry(self, owner_id: str, job_id: str) -> JobRead:
         """Run a failed job again from the start, with a fresh attempt budget."""
@@ -208,6 +204,16 @@ class JobService:
             await queue.enqueue(job.id, delay=delay)
 
         self._uow.after_commit(enqueue)
+
+    def _after_commit_stop(self, job: JobRead) -> None:
+        bus = self._setup.bus
+
+        async def reach_runner() -> None:
+            # Best effort: the runner also learns it at its next lease renewal.
+            with contextlib.suppress(SwitchboardError):
+                await bus.publish(Event(topic=task_topic(job.id), type=CANCEL_REQUESTED))
+
+        self._uow.after_commit(reach_runner)
 
     def _after_commit_announce(self, job: JobRead, name: str) -> None:
         bus = self._setup.bus

@@ -40,6 +40,9 @@ class ProviderSetup:
     secrets: SecretBox
     operator: Mapping[str, ProviderEndpoint]
     allow_private_upstreams: bool = False
+    # Other process caches built from a user's connections (the model catalogs): each is
+    # told the user's id whenever their connections change, as the endpoint cache is.
+    on_change: tuple[Callable[[str], None], ...] = field(default=(), compare=False, repr=False)
     # Resolved endpoints, shared by every request of the process (see its module). Not an
     # init field: a setup copied with other operators or secrets gets an empty cache.
     endpoints: EndpointCache = field(
@@ -50,8 +53,8 @@ class ProviderSetup:
 class ProviderService:
     """Provider connections of users and the endpoints that serve their calls.
 
-    `after_commit` (the unit of work's) lets a change drop cached endpoints again once
-    it is committed, so no request can cache what it read before the commit.
+    `after_commit` (the unit of work's) lets a change drop cached endpoints and catalogs
+    again once it is committed, so no request can cache what it read before the commit.
     """
 
     def __init__(
@@ -236,6 +239,11 @@ class ProviderService:
         self._changed(owner_id)
         await self._repo.delete(connection)
 
+    async def purge_owner(self, owner_id: str) -> None:
+        """Forget what this process cached from the owner's connections once their account's
+        deletion commits (the rows go with the account, by cascade)."""
+        self._changed(owner_id)
+
     async def test_connection(self, owner_id: str, provider: str) -> None:
         """Call the provider with the user's credential; raises the upstream's error kind."""
         await (await self.provider_for(owner_id, provider)).test_connection()
@@ -251,18 +259,23 @@ class ProviderService:
 
     # -- internals -----------------------------------------------------------------------
     def _changed(self, owner_id: str) -> None:
-        """Drop `owner_id`'s cached endpoints now and once this unit of work commits."""
-        cache = self._setup.endpoints
-        cache.invalidate_user(owner_id)
+        """Drop what was cached from `owner_id`'s connections (endpoints, catalogs) now
+        and once this unit of work commits."""
+        self._forget(owner_id)
         if self._after_commit is None or owner_id in self._pending_invalidation:
             return
         self._pending_invalidation.add(owner_id)
 
         async def invalidate() -> None:
             self._pending_invalidation.discard(owner_id)
-            cache.invalidate_user(owner_id)
+            self._forget(owner_id)
 
         self._after_commit(invalidate)
+
+    def _forget(self, owner_id: str) -> None:
+        self._setup.endpoints.invalidate_user(owner_id)
+        for forget in self._setup.on_change:
+            forget(owner_id)
 
     async def _require(self, owner_id: str, provider: str) -> ProviderConnection:
         connection = await self._repo.get_by_label(owner_id, provider, "default")

@@ -1,16 +1,17 @@
-"""The OpenAI-compatible face: `/v1/chat/completions`, `/v1/embeddings`, `/v1/models`."""
+"""The OpenAI-compatible face: `/v1/chat/completions`, `/v1/embeddings`,
+`/v1/images/generations` and `/v1/models`."""
 
-from switchboard.faces.openai.router import build_router
+from switchboard.api.auth import BEARER
+from switchboard.api.faces import FaceSpec
+from switchboard.faces.openai.errors import render_error
+from switchboard.faces.openai.routes import chat, images, models
 
-__all__ = ["build_router"]
-
-
-# TEMPORARY shim until this face is converted to module-level routes with admission.
-from switchboard.api.auth import BEARER as _BEARER  # noqa: E402
-from switchboard.api.faces import FaceSpec as _FaceSpec  # noqa: E402
-from switchboard.faces.openai.errors import render_error as _render_error  # noqa: E402
-
-FACE = _FaceSpec(
-    name="openai", routers=[build_router(include_models=False)], render_error=_render_error, auth=_BEARER,
-    admission_checked=False,
+FACE = FaceSpec(
+    name="openai",
+    routers=[chat.router, models.router, images.router],
+    render_error=render_error,
+    auth=BEARER,
+    shared=[models.MODELS],
 )
+
+__all__ = ["FACE"]

@@ -113,3 +113,25 @@ class EmbeddingRequest(_Strict):
     encoding_format: Literal["float", "base64"] | None = "float"
     dimensions: int | None = Field(default=None, ge=1)
     user: str | None = None
+
+
+class ImageGenerationRequest(_Strict):
+    """OpenAI's `POST /v1/images/generations` body."""
+
+    prompt: str = Field(min_length=1, max_length=32_000)
+    # OpenAI's default model; `provider/model` names another provider's copy of it.
+    model: str = Field(default="dall-e-2", min_length=1, max_length=256)
+    n: int | None = Field(default=None, ge=1, le=10)
+    size: str | None = Field(default=None, max_length=32)
+    quality: str | None = Field(default=None, max_length=32)
+    style: str | None = Field(default=None, max_length=32)
+    response_format: Literal["url", "b64_json"] | None = None
+    user: str | None = Field(default=None, max_length=256)
+    # Accepted for compatibility; not forwarded.
+    background: str | None = None
+    moderation: str | None = None
+    output_compression: int | None = Field(default=None, ge=0, le=100)
+    output_format: str | None = None
+    partial_images: int | None = None
+    # Streamed partial images are not offered: `stream: true` is a 400.
+    stream: Literal[False] | None = None

@@ -13,6 +13,8 @@ import orjson
 
 from switchboard.core import llm
 from switchboard.core.errors import Invalid, SwitchboardError
+from switchboard.core.images.generation import ImagePayload
+from switchboard.core.media.schemas import MediaRead
 from switchboard.faces.openai import schemas
 from switchboard.faces.openai.errors import error_body
 
@@ -122,6 +124,33 @@ def model_object(model_id: str, owned_by: str) -> dict[str, Any]:
     return {"id": model_id, "object": "model", "created": 0, "owned_by": owned_by}
 
 
+def image_option(value: str | None) -> str | None:
+    """A size or quality as the core takes it: OpenAI's `auto` is the model's default."""
+    return None if value == "auto" else value
+
+
+def image_format(body: schemas.ImageGenerationRequest, model: str) -> str:
+    """`url` unless the client asks otherwise; gpt-image models answer base64 only, as
+    OpenAI's do, so their clients read `b64_json` by default."""
+    if body.response_format is not None:
+        return body.response_format
+    return "b64_json" if model.startswith("gpt-image") else "url"
+
+
+def b64_images(payloads: list[ImagePayload]) -> dict[str, Any]:
+    """An images response carrying the bytes (`b64_json`)."""
+    return _images(
+        [_image("b64_json", base64.b64encode(p.data).decode(), p.revised_prompt) for p in payloads]
+    )
+
+
+def url_images(media: list[MediaRead], base_url: str) -> dict[str, Any]:
+    """An images response carrying URLs under `base_url`, served only to their owner."""
+    return _images(
+        [_image("url", f"{base_url}/{m.id}", m.attributes.get("revised_prompt")) for m in media]
+    )
+
+
 class _ChunkFramer:
     """Builds chunk frames that share one id, timestamp and model."""
 
@@ -223,6 +252,17 @@ def _encode_vector(vector: list[float], encoding: str | None) -> list[float] | s
     if encoding == "base64":
         return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
     return vector
+
+
+def _images(data: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"created": int(time.time()), "data": data}
+
+
+def _image(field: str, value: str, revised_prompt: object) -> dict[str, Any]:
+    image: dict[str, Any] = {field: value}
+    if revised_prompt:
+        image["revised_prompt"] = revised_prompt
+    return image
 
 
 def _completion_id() -> str:

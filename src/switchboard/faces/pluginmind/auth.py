@@ -1,9 +1,9 @@
-"""Who is calling a PluginMind route: the `pm_session` cookie, or switchboard's bearer.
+"""Who is calling a PluginMind route: switchboard's bearer, or the `pm_session` cookie.
 
 The cookie holds a switchboard access token for a 24-hour session, so a PluginMind
 sign-in is an ordinary switchboard session: the same account, revocable, and usable as
 a bearer token on every other face. Switchboard's own bearer credentials (API keys,
-access tokens from any face) are accepted here too.
+access tokens from any face) are accepted here too, and win when both are sent.
 """
 
 from __future__ import annotations
@@ -13,16 +13,38 @@ from typing import Annotated
 
 from fastapi import Depends, Request, Response
 
-from switchboard.api.auth import bearer_token
-from switchboard.api.context import ServicesDep
-from switchboard.core.container import Services
-from switchboard.core.accounts.errors import TokenExpired, TokenRevoked
-from switchboard.core.accounts.google import SESSION_TTL_SECONDS
+from switchboard.api.admission import Admit, KeyBy
+from switchboard.api.auth import AuthChain, Bearer, Cookie, CookieMessages
 from switchboard.core.accounts.principal import Principal
-from switchboard.core.errors import Unauthenticated
 
 COOKIE = "pm_session"
+# Usage, query logs and jobs record the face they came from.
 SOURCE = "pluginmind"
+# The cookie lives as long as the original's session (24 h); the session's access token
+# is issued for as long (core/accounts: the Google sign-in's token lifetime).
+SESSION_MAX_AGE_SECONDS = 24 * 3600
+
+CHAIN = AuthChain(
+    Bearer(),
+    Cookie(COOKIE, CookieMessages(expired="Session expired", invalid="Invalid session token")),
+    missing="Authentication required. Please sign in.",
+    missing_code="session_required",
+)
+
+SessionDep = Annotated[Principal, Depends(CHAIN.require)]
+
+# The named rate of analyses and sign-ins (SWITCHBOARD_PLUGINMIND_RATE_LIMIT); its
+# counters are the face's own.
+RULE = "pluginmind"
+# Analyses: counted per user once signed in, per address before.
+LIMITED = Admit(CHAIN, rule=RULE, key=KeyBy.USER_OR_IP, group=SOURCE)
+# Signed-in routes the original did not limit.
+SIGNED_IN = Admit(CHAIN, rule=None)
+# Sign-in: per address, whatever cookie the browser still sends (an expired one must
+# not stop a new sign-in).
+SIGN_IN = Admit(None, rule=RULE, group=SOURCE)
+# Health and meta, and the Google token check: open to anyone, not limited (as before).
+PUBLIC = Admit(None, rule=None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +68,7 @@ class CookiePolicy:
         response.set_cookie(
             COOKIE,
             token,
-            max_age=SESSION_TTL_SECONDS,
+            max_age=SESSION_MAX_AGE_SECONDS,
             path="/",
             domain=self.domain,
             secure=self.is_secure(request),
@@ -64,40 +86,3 @@ class CookiePolicy:
             httponly=True,
             samesite="lax",
         )
-
-
-async def session_principal(services: Services, request: Request) -> Principal:
-    """The caller behind a bearer credential or the session cookie; 401 otherwise."""
-    bearer = bearer_token(request)
-    if bearer is not None:
-        principal = await services.verify_credential(bearer)
-    else:
-        cookie = request.cookies.get(COOKIE)
-        if not cookie:
-            raise Unauthenticated(
-                "Authentication required. Please sign in.", code="session_required"
-            )
-        try:
-            principal = await services.accounts.verify_access_token(
-                cookie, auth_method="session_cookie"
-            )
-        except (TokenExpired, TokenRevoked):
-            raise Unauthenticated("Session expired", code="session_expired") from None
-        except Unauthenticated:
-            # Not ours (another deployment's secret), tampered with, or for no session.
-            raise Unauthenticated("Invalid session token", code="invalid_session") from None
-    request.state.principal = principal
-    return principal
-
-
-async def require_session(request: Request, services: ServicesDep) -> Principal:
-    """Dependency: the authenticated caller."""
-    return await session_principal(services, request)
-
-
-SessionDep = Annotated[Principal, Depends(require_session)]
-
-
-def client_ip(request: Request) -> str:
-    """The peer address (uvicorn resolves trusted proxies' forwarding headers)."""
-    return request.client.host if request.client else "unknown"

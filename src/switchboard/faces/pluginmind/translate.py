@@ -12,10 +12,12 @@ from switchboard.core.analysis.schemas import (
     AnalysisType,
     QueryLogRead,
     QuotaRead,
+    ServiceUsed,
 )
 from switchboard.core.analysis.service import ServiceHealth
 from switchboard.core.jobs.schemas import JobRead, JobStatus
 from switchboard.faces.pluginmind import schemas
+from switchboard.faces.pluginmind.errors import analysis_error
 from switchboard.kit.clock import iso_z
 
 ASYNC_STARTED = "Analysis started. Use the job_id to check status."
@@ -56,8 +58,8 @@ def process_body(outcome: AnalysisOutcome) -> dict[str, Any]:
         "analysis_result": outcome.analysis_result,
         "system_prompt": outcome.system_prompt,
         "services_used": {
-            "prompt_optimizer": outcome.prompt_optimizer.as_dict(),
-            "analyzer": outcome.analyzer.as_dict(),
+            "prompt_optimizer": _service(outcome.prompt_optimizer),
+            "analyzer": _service(outcome.analyzer),
         },
         "metadata": dict(outcome.metadata),
     }
@@ -81,7 +83,7 @@ def async_created(job: JobRead) -> dict[str, Any]:
 def async_status(job: JobRead) -> dict[str, Any]:
     """`GET /analyze-async/{job_id}`."""
     result = job.result or {}
-    error = job.error
+    error = analysis_error(job.error_code, job.error)
     if job.status == JobStatus.CANCELLED:
         error = error or CANCELLED_ERROR
     return {
@@ -193,6 +195,10 @@ def services_health_body(health: list[ServiceHealth], now: datetime) -> dict[str
         "overall_healthy": all(h.healthy for h in health),
         "service_details": {h.name: _health_entry(h) for h in health},
     }
+
+
+def _service(used: ServiceUsed) -> dict[str, str]:
+    return {"name": used.name, "provider": used.provider, "model": used.model}
 
 
 def _health_entry(health: ServiceHealth) -> dict[str, Any]:

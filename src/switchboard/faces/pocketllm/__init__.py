@@ -1,23 +1,43 @@
 """The PocketLLM face: `/v1` auth, profiles, chats, image jobs, models, providers, agents."""
 
-from switchboard.faces.pocketllm.router import build_router, root_fields
+from switchboard.api.faces import FaceSpec
+from switchboard.faces.pocketllm.errors import render_error
+from switchboard.faces.pocketllm.options import PocketLLMOptions
+from switchboard.faces.pocketllm.routes import (
+    agents,
+    auth,
+    chats,
+    docs,
+    images,
+    jobs,
+    messages,
+    models,
+    profile,
+    providers,
+)
+from switchboard.faces.pocketllm.routes.common import AUTH
+from switchboard.faces.pocketllm.routes.docs import root_fields
 
-__all__ = ["build_router", "root_fields"]
-
-
-# TEMPORARY shim until this face is converted to module-level routes with admission.
-from switchboard.api.auth import BEARER as _BEARER  # noqa: E402
-from switchboard.api.faces import FaceSpec as _FaceSpec  # noqa: E402
-from switchboard.faces.pocketllm.errors import render_error as _render_error  # noqa: E402
-
-FACE = _FaceSpec(
-    name="pocketllm", routers=[build_router()], render_error=_render_error, auth=_BEARER,
-    admission_checked=False,
+FACE = FaceSpec(
+    name="pocketllm",
+    # In matching order: `images` before `jobs`, whose `/v1/jobs/{job_id}` would take
+    # `/v1/jobs/image-generation/models`.
+    routers=[
+        auth.router,
+        profile.router,
+        chats.router,
+        messages.router,
+        images.router,
+        jobs.router,
+        models.router,
+        providers.router,
+        agents.router,
+    ],
+    render_error=render_error,
+    auth=AUTH,
+    options_type=PocketLLMOptions,
+    shared=[docs.ROOT, models.CATALOG],
+    optional_routers=docs.optional_routers,
 )
 
-from dataclasses import dataclass as _dc  # noqa: E402
-
-
-@_dc(frozen=True)
-class PocketLLMOptions:
-    docs_enabled: bool = True
+__all__ = ["FACE", "PocketLLMOptions", "root_fields"]

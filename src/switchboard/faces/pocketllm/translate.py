@@ -184,11 +184,6 @@ def catalog_model(model: ModelInfo) -> dict[str, Any]:
     }
 
 
-def openai_model(model_id: str, owned_by: str) -> dict[str, Any]:
-    """One entry of OpenAI's `data` (the same path answers OpenAI clients)."""
-    return {"id": model_id, "object": "model", "created": 0, "owned_by": owned_by}
-
-
 def saved_model(row: SavedModelRead) -> dict[str, Any]:
     """A saved model."""
     return {

@@ -1,17 +1,21 @@
-"""switchboard's own API (`/switchboard/v1`): jobs, schedules, live events, stopping replies
-and usage — what the five documented faces have no place for."""
+"""switchboard's own API (`/switchboard/v1`): jobs, schedules, live events (SSE and
+Socket.IO), stopping replies and usage — what the five documented faces have no place for."""
 
-from switchboard.faces.switchboard.router import build_router
+from __future__ import annotations
 
-__all__ = ["build_router"]
+from switchboard.api.auth import BEARER
+from switchboard.api.faces import FaceSpec
+from switchboard.faces.switchboard.errors import render_error
+from switchboard.faces.switchboard.routes import events, jobs, replies, schedules, usage
+from switchboard.faces.switchboard.sockets import SOCKETIO, close_socketio
 
-
-# TEMPORARY shim until this face is converted to module-level routes with admission.
-from switchboard.api.auth import BEARER as _BEARER  # noqa: E402
-from switchboard.api.faces import FaceSpec as _FaceSpec  # noqa: E402
-from switchboard.faces.switchboard.errors import render_error as _render_error  # noqa: E402
-
-FACE = _FaceSpec(
-    name="switchboard", routers=[build_router()], render_error=_render_error, auth=_BEARER,
-    admission_checked=False,
+FACE = FaceSpec(
+    name="switchboard",
+    routers=[jobs.router, schedules.router, events.router, replies.router, usage.router],
+    render_error=render_error,
+    auth=BEARER,
+    mounts=[SOCKETIO],
+    lifespans=[close_socketio],
 )
+
+__all__ = ["FACE"]

@@ -1,0 +1,1 @@
+"""The face's routers, one module per area of OpenAI's API."""

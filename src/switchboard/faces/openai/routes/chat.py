@@ -1,0 +1,53 @@
+"""`POST /v1/chat/completions` and `POST /v1/embeddings`: the gateway's hot path.
+
+Both are lean routes opened by `gateway_call` (see `faces.openai.gateway`): their
+measured cost per request is why they skip FastAPI's body parsing and dependencies.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+
+from switchboard.api.admission import admitted_explicitly
+from switchboard.api.bodies import before_parsing
+from switchboard.api.errors import face_route_class
+from switchboard.api.responses import JSONResponse, StreamingResponse
+from switchboard.faces.openai import schemas, translate
+from switchboard.faces.openai.errors import render_error
+from switchboard.faces.openai.gateway import admission, gateway_call, opened
+
+STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+CHAT = admission("chat")
+EMBEDDINGS = admission("embeddings")
+
+router = APIRouter(
+    prefix="/v1", tags=["openai"], route_class=face_route_class(render_error, lean=True)
+)
+
+
+@router.post("/chat/completions", response_model=None)
+@before_parsing(gateway_call(CHAT))
+@admitted_explicitly(CHAT)
+async def chat_completions(body: schemas.ChatCompletionRequest, request: Request) -> Response:
+    """Create a chat completion, blocking or streamed (OpenAI's wire format)."""
+    call = opened(request)
+    completions = call.services.completions
+    core_request = translate.chat_request(body)
+    if body.stream:
+        _, events = await completions.stream(call.caller, core_request)
+        include_usage = bool(body.stream_options and body.stream_options.include_usage)
+        chunks = translate.completion_chunks(body.model, events, include_usage)
+        return StreamingResponse(chunks, media_type="text/event-stream", headers=STREAM_HEADERS)
+    _, result = await completions.complete(call.caller, core_request)
+    return JSONResponse(translate.completion_body(body.model, result))
+
+
+@router.post("/embeddings", response_model=None)
+@before_parsing(gateway_call(EMBEDDINGS))
+@admitted_explicitly(EMBEDDINGS)
+async def embeddings(body: schemas.EmbeddingRequest, request: Request) -> Response:
+    """Create embeddings."""
+    call = opened(request)
+    inputs = translate.embedding_inputs(body)
+    _, result = await call.services.completions.embed(call.caller, body.model, inputs)
+    return JSONResponse(translate.embedding_body(body.model, result, body.encoding_format))

@@ -1,0 +1,1 @@
+"""The PocketLLM face's routes, one module per area, each with a module-level `router`."""

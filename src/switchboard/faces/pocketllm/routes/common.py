@@ -1,0 +1,58 @@
+"""What every PocketLLM route shares: its chain, admissions, router shape and checks."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+
+from switchboard.api.admission import Admit
+from switchboard.api.auth import BEARER
+from switchboard.api.errors import face_route_class
+from switchboard.core.accounts.principal import Principal
+from switchboard.core.errors import PermissionDenied
+from switchboard.faces.pocketllm.errors import render_error
+
+# The `source` of what this face stores (chats, jobs) and its rate-limit counters' group.
+SOURCE = "pocketllm"
+GROUP = "pocketllm"
+# Our access tokens and API keys, as bearer tokens (the document's only credential).
+AUTH = BEARER
+ROUTE_CLASS = face_route_class(render_error)
+
+PrincipalDep = Annotated[Principal, Depends(AUTH.require)]
+
+
+def admit(scope: str | None = None) -> Any:
+    """A signed-in caller (an API key needs `scope`), counted per user by the default rate."""
+    return Admit(AUTH, scope=scope, rule="default", group=GROUP)
+
+
+def public(rule: str | None) -> Any:
+    """Anyone, counted per client address by `rule` (None: not counted here)."""
+    return Admit(None, rule=rule, group=GROUP)
+
+
+def v1_router(*dependencies: Any) -> APIRouter:
+    """A router of `/v1` routes in the face's error shape, each admitted by `dependencies`."""
+    return APIRouter(
+        prefix="/v1", tags=["pocketllm"], route_class=ROUTE_CLASS, dependencies=list(dependencies)
+    )
+
+
+async def require_session(principal: PrincipalDep) -> None:
+    """Dependency: account and credential management need a signed-in session, not an
+    API key."""
+    if principal.auth_method == "api_key":
+        raise PermissionDenied(
+            "This action needs a signed-in session; API keys cannot do it",
+            code="session_required",
+        )
+
+
+SESSION_ONLY = Depends(require_session)
+
+
+def media_base(request: Request) -> str:
+    """The absolute URL prefix under which a job's images are served to their owner."""
+    return str(request.base_url).rstrip("/") + "/v1/media"

@@ -1,0 +1,38 @@
+"""Recurring jobs on cron expressions (API keys need the `jobs` scope)."""
+
+from __future__ import annotations
+
+from fastapi import Response
+
+from switchboard.api.admission import Admit
+from switchboard.api.auth import BEARER, PrincipalDep
+from switchboard.api.context import ServicesDep
+from switchboard.core.jobs.schemas import ScheduleCreate
+from switchboard.faces.switchboard.routes import face_router, json
+
+router = face_router(Admit(BEARER, scope="jobs", rule=None))
+
+
+@router.post("/schedules", status_code=201)
+async def create_schedule(
+    body: ScheduleCreate, principal: PrincipalDep, services: ServicesDep
+) -> Response:
+    """A recurring job on a cron expression."""
+    schedule = await services.jobs.create_schedule(principal.user_id, body)
+    return json(schedule.model_dump(mode="json"), 201)
+
+
+@router.get("/schedules")
+async def list_schedules(principal: PrincipalDep, services: ServicesDep) -> Response:
+    """The caller's recurring jobs."""
+    schedules = await services.jobs.list_schedules(principal.user_id)
+    return json({"items": [s.model_dump(mode="json") for s in schedules]})
+
+
+@router.delete("/schedules/{schedule_id}", status_code=204)
+async def delete_schedule(
+    schedule_id: str, principal: PrincipalDep, services: ServicesDep
+) -> Response:
+    """Stop a recurring job."""
+    await services.jobs.delete_schedule(principal.user_id, schedule_id)
+    return Response(status_code=204)
