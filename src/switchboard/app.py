@@ -42,12 +42,10 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
                 for hook in hooks:
                     await face_hooks.enter_async_context(hook(ctx))
                 log.info("started", version=__version__, faces=[f.spec.name for f in faces])
-                try:
-                    yield
-                finally:
-                    stops.cancel()
-                    await ctx.replies.drain()
+                yield
         finally:
+            stops.cancel()
+            await ctx.replies.drain()
             await ctx.job_runtime.stop()
             await ctx.bus.aclose()
             await ctx.recorder.aclose()

@@ -77,9 +77,7 @@ def _router(path: str, parts: Sequence[Contribution]) -> APIRouter:
     router = APIRouter(tags=["shared"], route_class=face_route_class(render))
     fragments = [p[2] for p in parts]
     owners = {key: f for f in fragments for key in f.owns}
-    guarded = next((f for f in fragments if f.chain is not None), None)
-    chain = guarded.chain if guarded else None
-    scope = next((f.scope for f in fragments if f.scope), None)
+    chain, scope = _guard(path, fragments)
     who = chain.require if chain else _nobody
 
     async def shared(
@@ -110,6 +108,14 @@ def _router(path: str, parts: Sequence[Contribution]) -> APIRouter:
 
 async def _nobody() -> None:
     return None
+
+
+def _guard(path: str, fragments: Sequence[SharedFragment]) -> tuple[AuthChain | None, str | None]:
+    """The one chain and scope of a path; faces that guard it differently are refused."""
+    guarded = [f for f in fragments if f.chain is not None]
+    if len({(f.chain.schemes, f.scope) for f in guarded if f.chain is not None}) > 1:
+        raise ValueError(f"GET {path}: faces guard it with different credentials or scopes")
+    return (guarded[0].chain, guarded[0].scope) if guarded else (None, None)
 
 
 def _check_keys(path: str, parts: Sequence[Contribution]) -> None:

@@ -136,10 +136,6 @@ class Services:
         caches: after the commit), then the user row, whose deletion cascades."""
         await self.ctx.account_purge.run(self, user_id)
 
-    def forget_catalogs(self, user_id: str) -> None:
-        """Drop the user's cached model catalogs (after their connections change)."""
-        self.ctx.catalogs.forget_user(user_id)
-
     async def verify_credential(self, token: str) -> Principal:
         """The principal behind a presented token, dispatched by its shape."""
         if looks_like_api_key(token):

@@ -12,12 +12,12 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import case, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from switchboard.core.catalog.saved_repository import SavedModelRepository
 from switchboard.core.errors import Invalid, NotFound
 from switchboard.kit.ids import canonical_id
-from switchboard.models import SavedModel, User
+from switchboard.models import SavedModel
 
 MAX_SELECTIONS = 100
 
@@ -64,16 +64,11 @@ class SavedModelService:
     """A user's saved models, over a session it never commits."""
 
     def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+        self._rows = SavedModelRepository(session)
 
     async def list_models(self, owner_id: str) -> list[SavedModelRead]:
         """The user's saved models, the default first, then oldest first."""
-        rows = await self._session.scalars(
-            select(SavedModel)
-            .where(SavedModel.user_id == owner_id)
-            .order_by(SavedModel.is_default.desc(), SavedModel.created_at, SavedModel.id)
-        )
-        return [SavedModelRead.model_validate(r) for r in rows]
+        return [SavedModelRead.model_validate(r) for r in await self._rows.for_owner(owner_id)]
 
     async def get(self, owner_id: str, model_id: str) -> SavedModelRead:
         """One of the user's saved models; 404 for anyone else's."""
@@ -81,9 +76,7 @@ class SavedModelService:
 
     async def default(self, owner_id: str) -> SavedModelRead | None:
         """The user's default model, or None."""
-        row = await self._session.scalar(
-            select(SavedModel).where(SavedModel.user_id == owner_id, SavedModel.is_default)
-        )
+        row = await self._rows.default(owner_id)
         return None if row is None else SavedModelRead.model_validate(row)
 
     async def import_models(
@@ -103,7 +96,7 @@ class SavedModelService:
             raise Invalid("Select at least one model to import", param="selections")
         if len(selections) > MAX_SELECTIONS:
             raise Invalid(f"At most {MAX_SELECTIONS} models per import", param="selections")
-        existing = {(r.provider, r.model): r for r in await self._locked(owner_id)}
+        existing = {(r.provider, r.model): r for r in await self._rows.lock_owner(owner_id)}
         rows: list[SavedModel] = []
         for selection in selections:
             row = existing.get((provider, selection.model))
@@ -111,7 +104,7 @@ class SavedModelService:
                 row = SavedModel(
                     user_id=owner_id, provider=provider, model=selection.model, is_default=False
                 )
-                self._session.add(row)
+                self._rows.add(row)
                 existing[(provider, selection.model)] = row
             row.name = selection.name or row.name or selection.model
             if selection.description is not None:
@@ -120,66 +113,36 @@ class SavedModelService:
             row.connection_id = connection_id
             if row not in rows:
                 rows.append(row)
-        await self._session.flush()
+        await self._rows.flush()
         if not any(r.is_default for r in existing.values()):
-            await self._make_default(owner_id, rows[0].id)
+            await self._rows.make_default(owner_id, rows[0].id)
         for row in rows:
-            await self._session.refresh(row)
+            await self._rows.refresh(row)
         return [SavedModelRead.model_validate(r) for r in rows]
 
     async def delete(self, owner_id: str, model_id: str) -> None:
         """Delete a saved model; when it was the default, the oldest remaining one is."""
-        await self._locked(owner_id)
+        await self._rows.lock_owner(owner_id)
         row = await self._require(owner_id, model_id)
         was_default = row.is_default
-        await self._session.delete(row)
-        await self._session.flush()
+        await self._rows.delete(row)
+        await self._rows.flush()
         if was_default:
-            fallback = await self._session.scalar(
-                select(SavedModel.id)
-                .where(SavedModel.user_id == owner_id)
-                .order_by(SavedModel.created_at, SavedModel.id)
-                .limit(1)
-            )
+            fallback = await self._rows.oldest_id(owner_id)
             if fallback is not None:
-                await self._make_default(owner_id, fallback)
+                await self._rows.make_default(owner_id, fallback)
 
     async def set_default(self, owner_id: str, model_id: str) -> SavedModelRead:
         """Make this model the default and every other one of the user's not."""
-        await self._locked(owner_id)
+        await self._rows.lock_owner(owner_id)
         row = await self._require(owner_id, model_id)
-        await self._make_default(owner_id, row.id)
-        await self._session.refresh(row)
+        await self._rows.make_default(owner_id, row.id)
+        await self._rows.refresh(row)
         return SavedModelRead.model_validate(row)
-
-    async def _make_default(self, owner_id: str, model_id: str) -> None:
-        # One statement over all of the user's rows: there is never a moment with two.
-        await self._session.execute(
-            update(SavedModel)
-            .where(SavedModel.user_id == owner_id)
-            .values(is_default=case((SavedModel.id == model_id, True), else_=False))
-            .execution_options(synchronize_session="fetch")
-        )
-
-    async def _locked(self, owner_id: str) -> list[SavedModel]:
-        # The user's row too: two first imports into an empty workspace must not both
-        # see "no default" (row locks alone cannot cover rows that do not exist yet).
-        await self._session.execute(select(User.id).where(User.id == owner_id).with_for_update())
-        rows = await self._session.scalars(
-            select(SavedModel)
-            .where(SavedModel.user_id == owner_id)
-            .order_by(SavedModel.id)
-            .with_for_update()
-        )
-        return list(rows)
 
     async def _require(self, owner_id: str, model_id: str) -> SavedModel:
         key = canonical_id(model_id)
-        row = None
-        if key is not None:
-            row = await self._session.scalar(
-                select(SavedModel).where(SavedModel.id == key, SavedModel.user_id == owner_id)
-            )
+        row = await self._rows.get(owner_id, key) if key is not None else None
         if row is None:
             raise SavedModelNotFound()
         return row

@@ -40,7 +40,7 @@ async def send_message(
         await services.conversations.get(owner, chat_id)
     options = ReplyOptions(source=SOURCE, api_key_id=principal.api_key_id)
     if body.stream:
-        events = await services.stream_reply(owner, chat_id, body.content, options)
+        events = await services.replies.stream(owner, chat_id, body.content, options)
         first = await anext(events)  # setup errors still get an ordinary error envelope
         assert isinstance(first, ReplyStarted)
         return event_stream_response(
@@ -48,7 +48,7 @@ async def send_message(
             format=_sse,
             stop_when=lambda e: e.type in ("done", "error"),
         )
-    user_message, reply = await services.send_reply(owner, chat_id, body.content, options)
+    user_message, reply = await services.replies.send(owner, chat_id, body.content, options)
     return ok(request, translate.exchange(user_message, reply), 201)
 
 

@@ -59,5 +59,4 @@ async def delete_profile(
 ) -> Response:
     """Delete the account and everything it owns, on every face."""
     await services.delete_account(principal.user_id)
-    services.forget_catalogs(principal.user_id)
     return ok(request, {"message": "User account deleted successfully"})

@@ -60,7 +60,6 @@ async def activate(
         connection = await services.providers.update_connection(
             owner, body.provider, ConnectionUpdate(settings=body.metadata)
         )
-    services.forget_catalogs(owner)
     return ok(request, translate.provider(connection))
 
 
@@ -84,7 +83,6 @@ async def patch_provider(
         settings=body.metadata,
     )
     connection = await services.providers.update_connection(principal.user_id, provider, change)
-    services.forget_catalogs(principal.user_id)
     return ok(request, translate.provider(connection))
 
 
@@ -94,7 +92,6 @@ async def delete_provider(
 ) -> Response:
     """Mark the provider inactive and erase its key material."""
     await services.providers.deactivate_connection(principal.user_id, provider)
-    services.forget_catalogs(principal.user_id)
     return ok(request, {"message": "Provider deactivated successfully", "provider": provider})
 
 
