@@ -183,6 +183,7 @@ def build_context(settings: Settings) -> AppContext:
             faces=tuple(settings.faces),
             owner_email=settings.owner_email,
             local_trust=settings.local_trust_enabled,
+            redis_url=settings.redis_url,
         ),
         engine=engine,
         sessions=sessions,
