@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from switchboard.core.accounts.cache import CredentialCache
-from switchboard.core.accounts.google import GOOGLE, SESSION_TTL_SECONDS
+from switchboard.core.accounts.google import GOOGLE
 from switchboard.core.accounts.identities import IdentitySignIn, IssuerSignIn
 from switchboard.core.accounts.oidc import IdTokenVerifier
 from switchboard.core.accounts.principal import Principal
@@ -257,8 +257,8 @@ class Services:
 
     @cached_property
     def google(self) -> IssuerSignIn:
-        """Google sign-in; by default its access tokens live as long as PluginMind's cookie."""
-        return IssuerSignIn(self.identities, GOOGLE, session_ttl_seconds=SESSION_TTL_SECONDS)
+        """Google sign-in (the face sets its sessions' lifetime)."""
+        return IssuerSignIn(self.identities, GOOGLE)
 
     def _accounts_issuing(self, access_ttl_seconds: int | None) -> AccountService:
         """`accounts`, or one whose access tokens live `access_ttl_seconds`."""

@@ -15,7 +15,6 @@ from switchboard.adapters.http.jwks import JwksFetcher
 from switchboard.core.accounts.google import (
     GOOGLE,
     GOOGLE_ISSUER,
-    SESSION_TTL_SECONDS,
     google_issuer,
 )
 from switchboard.core.accounts.identities import (
@@ -145,7 +144,7 @@ class TestSignIn:
                     return AccountService(uow.session, signer, access_ttl_seconds=ttl)
 
                 identities = IdentitySignIn(uow.session, {GOOGLE: verifier}, accounts)
-                bound = IssuerSignIn(identities, GOOGLE, session_ttl_seconds=SESSION_TTL_SECONDS)
+                bound = IssuerSignIn(identities, GOOGLE)
                 return await work(bound, accounts(None))
 
         return run
@@ -158,7 +157,6 @@ class TestSignIn:
         )
         assert first.user.id == second.user.id
         assert first.user.email == "new@example.com"
-        assert first.tokens.expires_in == SESSION_TTL_SECONDS
 
     async def test_session_lifetime_is_the_callers(self, run, google: FakeGoogle) -> None:  # type: ignore[no-untyped-def]
         signed = await run(lambda g, a: g.sign_in(google.sign(), session_ttl_seconds=600))

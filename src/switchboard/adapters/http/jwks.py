@@ -1,6 +1,7 @@
-"""`KeyFetcher` for Google sign-in: the JWKS document through the hardened outbound client.
+"""`KeyFetcher` for ID-token issuers: a JWKS document through the hardened outbound client.
 
-The JWKS URL is the operator's (`SWITCHBOARD_GOOGLE_JWKS_URL`), so it is fetched as a
+JWKS URLs are the operator's (`SWITCHBOARD_GOOGLE_JWKS_URL`, `SWITCHBOARD_OIDC_JWKS_URL`),
+so they are fetched as a
 trusted endpoint: a JWKS server on the operator's own network is allowed, metadata and
 link-local addresses never are, and the size and time of the fetch are capped.
 """

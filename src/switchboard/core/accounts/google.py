@@ -16,10 +16,6 @@ GOOGLE = "google"
 # What Google links are stored under (the form Google documents; tokens may use either).
 GOOGLE_ISSUER = "https://accounts.google.com"
 GOOGLE_EMAIL_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
-# The lifetime of PluginMind's pm_session cookie (a switchboard access token).
-# Deprecated here: it is the PluginMind face's word; kept importable until that face
-# owns it.
-SESSION_TTL_SECONDS = 24 * 3600
 
 
 class GoogleTokenInvalid(IdTokenInvalid):

@@ -215,14 +215,11 @@ class IdentitySignIn:
 
 
 class IssuerSignIn:
-    """`IdentitySignIn` bound to one issuer, with a default session lifetime (a face's)."""
+    """`IdentitySignIn` bound to one issuer."""
 
-    def __init__(
-        self, identities: IdentitySignIn, issuer: str, *, session_ttl_seconds: int | None = None
-    ) -> None:
+    def __init__(self, identities: IdentitySignIn, issuer: str) -> None:
         self._identities = identities
         self._issuer = issuer
-        self._session_ttl = session_ttl_seconds
 
     async def verify(self, id_token: str) -> IdTokenIdentity:
         """Verify an ID token of the issuer without touching any account."""
@@ -240,7 +237,7 @@ class IssuerSignIn:
             self._issuer,
             id_token,
             user_agent=user_agent,
-            session_ttl_seconds=session_ttl_seconds or self._session_ttl,
+            session_ttl_seconds=session_ttl_seconds,
         )
 
     async def linked_subject(self, user_id: str) -> str | None:

@@ -10,7 +10,13 @@ from switchboard.api.errors import face_route_class
 from switchboard.api.responses import JSONResponse
 from switchboard.core.accounts.google import GoogleTokenInvalid
 from switchboard.faces.pluginmind import schemas, translate
-from switchboard.faces.pluginmind.auth import PUBLIC, SIGN_IN, SIGNED_IN, SessionDep
+from switchboard.faces.pluginmind.auth import (
+    PUBLIC,
+    SESSION_MAX_AGE_SECONDS,
+    SIGN_IN,
+    SIGNED_IN,
+    SessionDep,
+)
 from switchboard.faces.pluginmind.errors import render_error
 from switchboard.faces.pluginmind.options import OptionsDep
 
@@ -26,7 +32,9 @@ async def auth_google(
 ) -> Response:
     """Sign in with a Google ID token; sets the `pm_session` cookie."""
     signed = await services.google.sign_in(
-        body.id_token, user_agent=request.headers.get("user-agent")
+        body.id_token,
+        user_agent=request.headers.get("user-agent"),
+        session_ttl_seconds=SESSION_MAX_AGE_SECONDS,
     )
     user = translate.profile_user(signed.user, default_name=True)
     user["name"] = signed.identity.name or user["name"]
