@@ -63,8 +63,6 @@ class FaceSpec:
     lifespans: Sequence[Lifespan] = ()
     # Routes that exist only when an option says so (e.g. a legacy docs alias).
     optional_routers: Callable[[Any], Sequence[APIRouter]] = field(default=lambda _: ())
-    # TEMPORARY while faces move to module-level routes with Admit; removed before merge.
-    admission_checked: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,8 +105,7 @@ def mount_faces(
     for face in faces:
         spec = face.spec
         for router in (*spec.routers, *spec.optional_routers(face.options)):
-            if spec.admission_checked:
-                _check_admission(spec.name, router, ctx)
+            _check_admission(spec.name, router, ctx)
             app.include_router(router)
         for socket in spec.websockets:
             for path in socket.paths:
