@@ -23,8 +23,8 @@ import pytest
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from switchboard.core.container import AppContext
 from switchboard.bootstrap import build_context
+from switchboard.core.container import AppContext
 from switchboard.core.jobs.schemas import JobCreate, JobRead, JobStatus
 from switchboard.kit.ids import new_id
 from switchboard.models import Job, User

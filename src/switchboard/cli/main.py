@@ -12,11 +12,11 @@ import typer
 from rich.table import Column, Table
 
 from switchboard import __version__
-from switchboard.core.container import Services
 from switchboard.bootstrap import master_token, prepare_data_dir
 from switchboard.cli.runtime import console, context, errors, run, settings
 from switchboard.core.accounts.principal import Principal
 from switchboard.core.accounts.schemas import UserCreate
+from switchboard.core.container import Services
 from switchboard.kit.clock import utcnow
 from switchboard.logs import configure_logging
 

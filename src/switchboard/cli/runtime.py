@@ -10,9 +10,9 @@ from typing import TypeVar
 import typer
 from rich.console import Console
 
-from switchboard.core.container import AppContext, Services
 from switchboard.bootstrap import ConfigError, build_context, prepare_data_dir
 from switchboard.config import Settings
+from switchboard.core.container import AppContext, Services
 from switchboard.core.errors import SwitchboardError
 from switchboard.migrations.runner import upgrade_to_head
 

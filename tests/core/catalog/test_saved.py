@@ -7,8 +7,8 @@ import asyncio
 import pytest
 from sqlalchemy.exc import DBAPIError
 
-from switchboard.core.container import Services
 from switchboard.core.catalog.saved import ModelSelection, SavedModelNotFound, SavedModelRead
+from switchboard.core.container import Services
 from switchboard.core.errors import Invalid
 from tests.fixtures.app import Harness
 
