@@ -8,7 +8,7 @@ A's, and afterwards A's data is unchanged.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,8 +82,9 @@ def _as_bob(call: Callable[[Services, World], Awaitable[Any]]) -> Operation:
 
 async def _stream_first(w: World) -> Any:
     events = w.harness.ctx.replies.stream(w.bob.id, w.conversation_id, "hi", OPTIONS)
+    assert isinstance(events, AsyncGenerator)
     try:
-        return await events.__anext__()
+        return await anext(events)
     finally:
         await events.aclose()
 

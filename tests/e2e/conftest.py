@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ from tests.fixtures.database import TEST_REDIS_URL
 from tests.fixtures.network import free_port
 from tests.fixtures.upstreams.base import FakeUpstream
 from tests.fixtures.upstreams.fixtures import OPENAI_TEST_KEY
+from tests.fixtures.waiting import wait_until
 
 
 @dataclass
@@ -82,18 +82,21 @@ def start_server(data_dir: Path, database_url: str, extra_env: dict[str, str]) -
             stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+
+    def healthy() -> bool:
         if process.poll() is not None:
             raise RuntimeError(f"server exited: {log.read_text()[-2000:]}")
         try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return LiveServer(url, process, data_dir, database_url, log)
+            return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
         except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    process.kill()
-    raise RuntimeError(f"server did not start: {log.read_text()[-2000:]}")
+            return False
+
+    try:
+        wait_until(healthy, timeout=30, what="the server to answer /healthz")
+    except AssertionError:
+        process.kill()
+        raise RuntimeError(f"server did not start: {log.read_text()[-2000:]}") from None
+    return LiveServer(url, process, data_dir, database_url, log)
 
 
 def stop_server(server: LiveServer) -> None:

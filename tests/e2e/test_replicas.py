@@ -10,25 +10,29 @@ on Redis and one database.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from redis.asyncio import Redis
 
 from switchboard.kit.ids import new_id
-from tests.adapters.queue.test_queues import REDIS_URL
 from tests.e2e.conftest import LiveServer, start_server, stop_server
 from tests.fixtures.app import TEST_SECRET, User
+from tests.fixtures.database import available_redis_url
 from tests.fixtures.jobs import MODULE
+from tests.fixtures.sse import sse_events
 from tests.fixtures.upstreams.base import FakeUpstream
 from tests.fixtures.upstreams.fixtures import OPENAI_TEST_KEY
+from tests.fixtures.waiting import eventually, until_set
+
+REDIS_URL = available_redis_url()
 
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(REDIS_URL is None, reason="no Redis answers")]
 
@@ -98,34 +102,29 @@ async def _drop_stream(stream: str) -> None:
         await redis.delete(stream)
 
 
-async def sse_events(client: httpx.AsyncClient, url: str, user: User, into: list[dict]) -> None:
-    """Collect server-sent events from `url` until cancelled."""
+async def collect_events(
+    client: httpx.AsyncClient, url: str, user: User, into: list[Any], live: asyncio.Event
+) -> None:
+    """Collect the JSON of server-sent events from `url` until cancelled; `live` is set
+    once the server answered, which it does only after its subscription is live."""
     async with client.stream("GET", url, headers=user.headers, timeout=None) as response:
         assert response.status_code == 200
-        async for line in response.aiter_lines():
-            if line.startswith("data: "):
-                into.append(json.loads(line[len("data: ") :]))
-
-
-async def until(condition, timeout: float, what: str):  # type: ignore[no-untyped-def]
-    deadline = asyncio.get_running_loop().time() + timeout
-    while asyncio.get_running_loop().time() < deadline:
-        if condition():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
+        live.set()
+        async for event in sse_events(response):
+            into.append(event.json())
 
 
 async def test_job_through_a_runs_on_the_worker_and_events_reach_b(
     replicas: Replicas, engine: object
 ) -> None:
     user = await replicas.a.user(f"{new_id()}@example.com")
-    events: list[dict] = []
+    events: list[Any] = []
+    live = asyncio.Event()
     async with httpx.AsyncClient() as client:
         listener = asyncio.create_task(
-            sse_events(client, replicas.b.url + "/switchboard/v1/events", user, events)
+            collect_events(client, replicas.b.url + "/switchboard/v1/events", user, events, live)
         )
-        await asyncio.sleep(0.5)  # the subscription is live on B
+        await until_set(live, timeout=10)
         created = await client.post(
             replicas.a.url + "/switchboard/v1/jobs",
             json={"type": "test.echo", "params": {"value": "hello"}},
@@ -133,8 +132,10 @@ async def test_job_through_a_runs_on_the_worker_and_events_reach_b(
         )
         assert created.status_code == 201, created.text
         job_id = created.json()["id"]
-        await until(
-            lambda: any(e["type"] == "job.completed" for e in events), 20, "job.completed on B"
+        await eventually(
+            lambda: any(e["type"] == "job.completed" for e in events),
+            timeout=20,
+            what="job.completed on B",
         )
         listener.cancel()
         job = (
@@ -171,11 +172,13 @@ async def test_reply_streaming_on_a_is_stopped_through_b(
                 json={"content": "go", "stream": True},
                 headers=user.token_headers,
             ) as response:
-                async for line in response.aiter_lines():
-                    received.append(line)
+                async for event in sse_events(response):
+                    received.append(event.data)
 
         streaming = asyncio.create_task(consume())
-        await until(lambda: sum("word" in line for line in received) >= 3, 20, "first words")
+        await eventually(
+            lambda: sum("word" in data for data in received) >= 3, timeout=20, what="first words"
+        )
         stop = await client.post(
             replicas.b.url + f"/switchboard/v1/conversations/{chat_id}/stop", headers=user.headers
         )

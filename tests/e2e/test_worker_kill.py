@@ -8,12 +8,10 @@ redelivery are short so that the test takes seconds.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,9 +26,12 @@ from switchboard.core.container import AppContext
 from switchboard.core.jobs.schemas import JobCreate, JobRead, JobStatus
 from switchboard.kit.ids import new_id
 from switchboard.models import Job, User
-from tests.adapters.queue.test_queues import REDIS_URL
 from tests.fixtures.app import TEST_SECRET, make_settings
+from tests.fixtures.database import available_redis_url
 from tests.fixtures.jobs import MODULE
+from tests.fixtures.waiting import eventually
+
+REDIS_URL = available_redis_url()
 
 pytestmark = [
     pytest.mark.e2e,
@@ -116,18 +117,6 @@ async def cluster(tmp_path: Path, engine: AsyncEngine) -> AsyncIterator[Cluster]
         await redis.delete(stream)
 
 
-async def _until(condition: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return value
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 async def _row(ctx: AppContext, job_id: str) -> Job:
     async with ctx.unit_of_work() as uow:
         job = await uow.session.get(Job, job_id)
@@ -145,11 +134,12 @@ async def _create(ctx: AppContext, type: str, params: dict[str, Any]) -> JobRead
 
 async def test_killed_worker_job_is_completed_by_another(cluster: Cluster) -> None:
     workers = [cluster.start_worker(), cluster.start_worker()]
-    for worker in workers:
-        await _until(lambda w=worker: "worker_started" in w.text(), 30, "workers to start")
+    await _started(workers)
     job = await _create(cluster.ctx, "test.sleep", {"seconds": 3})
 
-    running = await _until(lambda: _owner_pid(cluster.ctx, job.id), 10, "a worker to start the job")
+    running = await eventually(
+        lambda: _owner_pid(cluster.ctx, job.id), timeout=10, what="a worker to start the job"
+    )
     victim = next(w for w in workers if w.process.pid == running)
     survivor = next(w for w in workers if w is not victim)
     victim.process.send_signal(signal.SIGKILL)
@@ -159,12 +149,14 @@ async def test_killed_worker_job_is_completed_by_another(cluster: Cluster) -> No
         row = await _row(cluster.ctx, job.id)
         return row if row.status == JobStatus.COMPLETED.value else None
 
-    done = await _until(completed, 30, "the survivor to complete the job")
+    done = await eventually(completed, timeout=30, what="the survivor to complete the job")
     assert done.result is not None and done.result["pid"] == survivor.process.pid
     assert done.attempts == 2
     assert f'"job_id": "{job.id}"' in survivor.text() or job.id in survivor.text()
     # The row is finished before the worker writes its log line about it.
-    await _until(lambda: "job_finished" in survivor.text(), 10, "the survivor's job_finished log")
+    await eventually(
+        lambda: "job_finished" in survivor.text(), timeout=10, what="the job_finished log"
+    )
 
     # A graceful stop: SIGTERM ends the survivor cleanly.
     survivor.process.send_signal(signal.SIGTERM)
@@ -174,19 +166,26 @@ async def test_killed_worker_job_is_completed_by_another(cluster: Cluster) -> No
 
 async def test_jobs_spread_over_workers_and_each_runs_once(cluster: Cluster) -> None:
     workers = [cluster.start_worker(), cluster.start_worker()]
-    for worker in workers:
-        await _until(lambda w=worker: "worker_started" in w.text(), 30, "workers to start")
+    await _started(workers)
     jobs = [await _create(cluster.ctx, "test.sleep", {"seconds": 0.2}) for _ in range(12)]
 
     async def all_done() -> bool:
         rows = [await _row(cluster.ctx, job.id) for job in jobs]
         return all(row.status == JobStatus.COMPLETED.value for row in rows)
 
-    await _until(all_done, 30, "every job to complete")
+    await eventually(all_done, timeout=30, what="every job to complete")
     rows = [await _row(cluster.ctx, job.id) for job in jobs]
     assert all(row.attempts == 1 for row in rows)
     pids = {row.result["pid"] for row in rows if row.result}
     assert pids <= {w.process.pid for w in workers}
+
+
+async def _started(workers: list[Worker]) -> None:
+    await eventually(
+        lambda: all("worker_started" in w.text() for w in workers),
+        timeout=30,
+        what="workers to start",
+    )
 
 
 async def _owner_pid(ctx: AppContext, job_id: str) -> int | None:

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from redis.asyncio import Redis
+from taskiq import AckableMessage
 
 from switchboard.adapters.queue.base import TaskiqJobQueue
 from switchboard.adapters.queue.memory import InMemoryJobQueue
@@ -191,6 +192,42 @@ class TestRedisStream:
 
             await eventually(acknowledged, timeout=2)
 
+    async def test_stop_waits_for_the_acknowledgements_of_finished_runs(
+        self, redis_queues: Callable[..., RedisJobQueue], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        producer = redis_queues()
+        consumer = redis_queues(concurrency=4)
+        broker: ReclaimingStreamBroker = consumer.broker  # type: ignore[assignment]
+        order: list[str] = []
+        ack_batch, disconnect = broker._ack_batch, broker.connection_pool.disconnect
+
+        async def acknowledging(message_ids: list[Any]) -> list[None]:
+            done = await ack_batch(message_ids)
+            order.append("acknowledged")
+            return done
+
+        async def disconnecting(**options: Any) -> None:
+            order.append("disconnected")
+            await disconnect(**options)
+
+        monkeypatch.setattr(broker._acks, "_flush", acknowledging)
+        monkeypatch.setattr(broker.connection_pool, "disconnect", disconnecting)
+        gate = asyncio.Event()
+        run = Recorder(gate)
+        await producer.start(None)
+        await consumer.start(run)
+        for n in range(4):
+            await producer.enqueue(f"stop-{n}")
+        await eventually(lambda: run.active == 4)
+        receiving = consumer._consumer
+        assert receiving is not None
+        stopping = asyncio.create_task(consumer.stop())
+        await eventually(receiving.done)
+        gate.set()  # the runs end while the stop waits for them; their XACKs follow
+        await stopping
+        # Unless the XACK went first, it would open a connection the stop never closes.
+        assert order == ["acknowledged", "disconnected"]
+
     async def test_a_burst_is_acknowledged_in_batches(
         self, redis_queues: Callable[..., RedisJobQueue], monkeypatch: pytest.MonkeyPatch
     ) -> None:
@@ -240,7 +277,7 @@ class TestRedisStream:
         await dead.enqueue("orphan")
         listener = dead.broker.listen()
         message = await anext(listener)  # received, never acknowledged
-        assert b"orphan" in message.data
+        assert isinstance(message, AckableMessage) and b"orphan" in message.data
         await listener.aclose()
         survivor = redis_queues(redelivery_seconds=0.3)
         run = Recorder()

@@ -48,7 +48,9 @@ async def test_a_refused_hit_is_not_counted(clock: ManualClock) -> None:
     assert await limiter.hit(item, "other")  # keys are separate
 
 
-async def test_passed_windows_are_swept(clock: ManualClock, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_passed_windows_are_swept(
+    clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(counters, "SWEEP_EVERY", 2)
     storage = ProcessCounters()
     limiter = SlidingWindowCounterRateLimiter(storage)

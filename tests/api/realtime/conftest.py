@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import secrets
 import threading
-import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +18,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sse_starlette import ServerSentEvent
 from starlette.responses import JSONResponse, Response
 
-from switchboard.core.container import AppContext
 from switchboard.api.auth import AuthChain, Bearer, Handshake, QueryToken
 from switchboard.api.realtime.auth import chain_authenticator
 from switchboard.api.realtime.socketio import SocketIOHub, register_topic_events
@@ -29,14 +27,17 @@ from switchboard.app import create_app
 from switchboard.bootstrap import build_context
 from switchboard.core.accounts.principal import Principal
 from switchboard.core.accounts.schemas import UserCreate
+from switchboard.core.container import AppContext
 from switchboard.core.errors import NotFound, SwitchboardError
 from switchboard.core.events.access import OwnershipRegistry, TopicAccess
 from switchboard.core.events.schemas import Event
 from tests.fixtures.app import User, make_settings
 from tests.fixtures.network import free_port
+from tests.fixtures.waiting import eventually, wait_until
 
 T = TypeVar("T")
 CLOSE_NOT_FOUND = 4404
+SOCKETIO_PATH = "/_rt/socket.io"
 
 
 @dataclass
@@ -70,10 +71,12 @@ class RealtimeServer:
         return await self.call(count)
 
     async def wait_for_subscribers(self, topic: str, expected: int, timeout: float = 3.0) -> None:
-        deadline = time.monotonic() + timeout
-        while (count := await self.subscribers(topic)) != expected:
-            assert time.monotonic() < deadline, f"{topic}: {count} subscribers, not {expected}"
-            await asyncio.sleep(0.02)
+        """Return once `topic` has `expected` live subscriptions on the server."""
+
+        async def reached() -> bool:
+            return await self.subscribers(topic) == expected
+
+        await eventually(reached, timeout=timeout, what=f"{expected} subscribers of {topic}")
 
     async def user(self, admin: bool = False) -> User:
         email = f"rt-{secrets.token_hex(4)}@example.com"
@@ -145,7 +148,9 @@ def build_app(ctx: AppContext, settings: Any, tasks: dict[str, str]) -> tuple[Fa
 
     hub = SocketIOHub(ctx.bus, ctx.topics, authenticate, redis_url=settings.redis_url)
     register_topic_events(hub)
-    app.mount("/socket.io", hub.asgi_app())
+    # Beside the app's own hub at /socket.io (the native face's), which would answer first.
+    # Mounted, the hub still sees the full path, so its own path is the whole of it.
+    app.mount(SOCKETIO_PATH, hub.asgi_app(socketio_path=SOCKETIO_PATH.strip("/")))
     return app, hub
 
 
@@ -182,10 +187,12 @@ def realtime_server(
 
     thread = threading.Thread(target=serve, name="realtime-server", daemon=True)
     thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
-        time.sleep(0.02)
+
+    def started() -> bool:
+        assert thread.is_alive(), "server thread ended"
+        return server.started
+
+    wait_until(started, timeout=15, what="the realtime server to start")
     yield RealtimeServer(f"http://127.0.0.1:{port}", ctx, hub, loops[0], tasks)
     server.should_exit = True
     thread.join(timeout=20)

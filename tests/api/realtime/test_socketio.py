@@ -12,7 +12,7 @@ import socketio
 
 from switchboard.core.events.schemas import Event, task_topic, user_topic
 from switchboard.kit.ids import new_id
-from tests.api.realtime.conftest import RealtimeServer
+from tests.api.realtime.conftest import SOCKETIO_PATH, RealtimeServer
 
 Connect = Callable[..., Awaitable[tuple[socketio.AsyncClient, asyncio.Queue[Any]]]]
 
@@ -38,6 +38,7 @@ async def sio_connect(realtime_server: RealtimeServer) -> AsyncIterator[Connect]
             auth=auth,
             headers=headers or {},
             transports=["websocket"],
+            socketio_path=SOCKETIO_PATH,
             wait_timeout=5,
         )
         return client, received
@@ -45,6 +46,20 @@ async def sio_connect(realtime_server: RealtimeServer) -> AsyncIterator[Connect]
     yield make
     for client in clients:
         await client.disconnect()
+
+
+async def fence(server: RealtimeServer, topic: str, received: asyncio.Queue[Any]) -> list[Any]:
+    """What the client got before a marker published now on `topic`, which it has joined.
+
+    One forwarder per topic emits in order over the client's one connection, so anything
+    that was going to arrive from earlier publishes arrives before the marker.
+    """
+    marker = {"fence": new_id()}
+    await server.publish(Event(topic=topic, type="job.progress", data=marker))
+    before: list[Any] = []
+    while (got := await asyncio.wait_for(received.get(), 3))["data"] != marker:
+        before.append(got)
+    return before
 
 
 class TestSocketIO:
@@ -59,24 +74,26 @@ class TestSocketIO:
         await realtime_server.publish(Event(topic=topic, type="job.progress", data={"p": 0.5}))
         got = await asyncio.wait_for(received.get(), 3)
         assert (got["topic"], got["data"]) == (topic, {"p": 0.5})
-        await asyncio.sleep(0.2)
-        assert received.empty()  # exactly once
+        assert await fence(realtime_server, topic, received) == []  # exactly once
 
     async def test_header_auth_and_leave(
         self, realtime_server: RealtimeServer, sio_connect: Connect
     ) -> None:
         user = await realtime_server.user()
         topic = user_topic(user.id)
+        job = new_id()
+        realtime_server.tasks[job] = user.id
         client, received = await sio_connect(
             headers={"Authorization": f"Bearer {user.access_token}"}
         )
         assert (await client.call("subscribe", {"topic": topic}, timeout=5))["ok"] is True
+        assert (await client.call("subscribe", {"topic": task_topic(job)}, timeout=5))["ok"]
         await realtime_server.wait_for_subscribers(topic, 1)
         await client.call("unsubscribe", {"topic": topic}, timeout=5)
         await realtime_server.wait_for_subscribers(topic, 0)
         await realtime_server.publish(Event(topic=topic, type="job.progress"))
-        await asyncio.sleep(0.2)
-        assert received.empty()
+        # The client still hears its task topic: a marker there arrives, nothing before it.
+        assert await fence(realtime_server, task_topic(job), received) == []
 
     async def test_disconnect_stops_forwarding(
         self, realtime_server: RealtimeServer, sio_connect: Connect
@@ -107,8 +124,8 @@ class TestSocketIO:
             ack = await client.call("subscribe", {"topic": topic}, timeout=5)
             assert ack["ok"] is False
             assert ack["error"]["code"] == "topic_not_found", topic
+        assert (await client.call("subscribe", {"topic": user_topic(bob.id)}, timeout=5))["ok"]
         await realtime_server.publish(Event(topic=user_topic(alice.id), type="job.progress"))
-        await asyncio.sleep(0.2)
-        assert received.empty()
+        assert await fence(realtime_server, user_topic(bob.id), received) == []
         assert await realtime_server.subscribers(user_topic(alice.id)) == 0
         assert await realtime_server.subscribers(task_topic(job)) == 0

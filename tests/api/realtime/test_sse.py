@@ -3,27 +3,12 @@ subscription, and no one reads someone else's topic."""
 
 from __future__ import annotations
 
-import asyncio
-import json
-from collections.abc import AsyncIterator
-
 import httpx
 
 from switchboard.core.events.schemas import Event, task_topic, user_topic
 from switchboard.kit.ids import new_id
 from tests.api.realtime.conftest import RealtimeServer
-
-
-async def next_line(lines: AsyncIterator[str], prefix: str, timeout: float = 3.0) -> str:
-    """The next line starting with `prefix`, skipping the others (bounded in time)."""
-
-    async def find() -> str:
-        async for line in lines:
-            if line.startswith(prefix):
-                return line
-        raise AssertionError(f"stream ended before {prefix!r}")
-
-    return await asyncio.wait_for(find(), timeout)
+from tests.fixtures.sse import SseReader
 
 
 class TestEventStream:
@@ -36,12 +21,13 @@ class TestEventStream:
         ):
             assert r.status_code == 200
             assert r.headers["content-type"].startswith("text/event-stream")
-            lines = r.aiter_lines()
-            assert await next_line(lines, "event:") == "event: connected"
-            assert await next_line(lines, ":") == ": keepalive"
+            events = SseReader(r)
+            assert (await events.next()).event == "connected"
+            assert (await events.next(comment=True)).comment == "keepalive"
             await realtime_server.publish(Event(topic=topic, type="job.progress", data={"p": 1}))
-            assert await next_line(lines, "event:") == "event: job.progress"
-            body = json.loads((await next_line(lines, "data:")).removeprefix("data: "))
+            progress = await events.next()
+            assert progress.event == "job.progress"
+            body = progress.json()
             assert body["topic"] == topic and body["data"] == {"p": 1}
             assert body["at"].endswith("Z")
 
@@ -54,7 +40,7 @@ class TestEventStream:
                 "GET", "/_rt/events", params={"topic": user_topic(user.id)}, headers=user.headers
             ) as r,
         ):
-            await next_line(r.aiter_lines(), "event: connected")
+            await SseReader(r).next("connected")
             assert await realtime_server.subscribers(topic) == 1
         await realtime_server.wait_for_subscribers(topic, 0)
 
@@ -68,10 +54,10 @@ class TestEventStream:
                 "GET", "/_rt/events", params={"topic": task_topic(job)}, headers=user.headers
             ) as r,
         ):
-            lines = r.aiter_lines()
-            await next_line(lines, "event: connected")
+            events = SseReader(r)
+            await events.next("connected")
             await realtime_server.publish(Event(topic=task_topic(job), type="job.completed"))
-            assert await next_line(lines, "event:") == "event: job.completed"
+            assert (await events.next()).event == "job.completed"
 
 
 class TestAuthorization:
@@ -96,7 +82,7 @@ class TestAuthorization:
             ) as r,
         ):
             assert r.status_code == 200
-            lines = r.aiter_lines()
-            await next_line(lines, "event: connected")
+            events = SseReader(r)
+            await events.next("connected")
             await realtime_server.publish(Event(topic="system", type="system.notice"))
-            assert await next_line(lines, "event:") == "event: system.notice"
+            assert (await events.next()).event == "system.notice"

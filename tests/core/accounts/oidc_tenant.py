@@ -31,7 +31,7 @@ class Tenant:
     published: list[str] = field(default_factory=list)
     fetches: int = 0
     down: bool = False
-    extra_entries: list[dict[str, Any]] = field(default_factory=list)
+    extra_entries: list[Any] = field(default_factory=list)  # anything, even not a key
 
     def add(self, algorithm: str = "RS256", *, publish: bool = True) -> str:
         kid = uuid.uuid4().hex[:12]

@@ -8,14 +8,7 @@ import pytest
 
 from switchboard.core.accounts.cache import CredentialCache
 from switchboard.core.accounts.principal import Principal
-
-
-class Ticker:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.fixtures.clock import ManualClock
 
 
 def principal(user_id: str = "u1", **kwargs: str) -> Principal:
@@ -24,25 +17,25 @@ def principal(user_id: str = "u1", **kwargs: str) -> Principal:
 
 class TestGetPut:
     def test_hit_within_ttl(self) -> None:
-        ticker = Ticker()
-        cache = CredentialCache(ttl_seconds=5, monotonic=ticker)
+        clock = ManualClock()
+        cache = CredentialCache(ttl_seconds=5, monotonic=clock.monotonic)
         cache.put("d", principal())
-        ticker.now += 4.9
+        clock.advance(4.9)
         assert cache.get("d") == principal()
 
     def test_miss_after_ttl(self) -> None:
-        ticker = Ticker()
-        cache = CredentialCache(ttl_seconds=5, monotonic=ticker)
+        clock = ManualClock()
+        cache = CredentialCache(ttl_seconds=5, monotonic=clock.monotonic)
         cache.put("d", principal())
-        ticker.now += 5
+        clock.advance(5)
         assert cache.get("d") is None
         assert len(cache) == 0
 
     def test_never_outlives_the_credential(self) -> None:
-        ticker = Ticker()
-        cache = CredentialCache(ttl_seconds=5, monotonic=ticker)
+        clock = ManualClock()
+        cache = CredentialCache(ttl_seconds=5, monotonic=clock.monotonic)
         cache.put("d", principal(), max_age=1)
-        ticker.now += 1
+        clock.advance(1)
         assert cache.get("d") is None
 
     def test_already_expired_credential_is_not_stored(self) -> None:
@@ -52,15 +45,16 @@ class TestGetPut:
         assert len(cache) == 0
 
     def test_jitter_only_shortens(self) -> None:
-        ticker = Ticker()
-        cache = CredentialCache(ttl_seconds=5, monotonic=ticker, ttl_jitter=0.2)
+        clock = ManualClock()
+        start = clock.monotonic()
+        cache = CredentialCache(ttl_seconds=5, monotonic=clock.monotonic, ttl_jitter=0.2)
         for n in range(200):
             cache.put(str(n), principal(), max_age=3 if n % 2 else None)
-        ticker.now += 2.4  # below 3 * 0.8: every entry is still there
+        clock.advance(2.4)  # below 3 * 0.8: every entry is still there
         assert all(cache.get(str(n)) is not None for n in range(200))
-        ticker.now = 1000.0 + 3
+        clock.advance(3 - clock.elapsed)
         assert all(cache.get(str(n)) is None for n in range(1, 200, 2))
-        lifetimes = {cache._entries[str(n)].deadline - 1000.0 for n in range(0, 200, 2)}
+        lifetimes = {cache._entries[str(n)].deadline - start for n in range(0, 200, 2)}
         assert all(4.0 <= age <= 5.0 for age in lifetimes)
         assert len(lifetimes) > 1  # spread, not one shared expiry
 
@@ -122,6 +116,7 @@ class TestShared:
             return principal()
 
         waiters = [asyncio.create_task(cache.shared("d", verify)) for _ in range(64)]
+        # One turn of the loop, no time: every caller reaches `shared` before the release.
         await asyncio.sleep(0)
         release.set()
         assert await asyncio.gather(*waiters) == [principal()] * 64
@@ -141,6 +136,8 @@ class TestShared:
                 raise LookupError("first one fails")
             return principal()
 
+        # Each yield is one turn of the loop, no time: the first caller is verifying, then
+        # the second has joined it, before the release.
         first = asyncio.create_task(cache.shared("d", verify))
         await asyncio.sleep(0)
         second = asyncio.create_task(cache.shared("d", verify))
@@ -160,6 +157,8 @@ class TestShared:
             await release.wait()
             return principal()
 
+        # Each yield is one turn of the loop, no time: the first caller is verifying, then
+        # the waiter has joined it, before the cancel.
         first = asyncio.create_task(cache.shared("d", verify))
         await asyncio.sleep(0)
         waiter = asyncio.create_task(cache.shared("d", verify))
@@ -181,6 +180,8 @@ class TestShared:
             await release.wait()
             return principal()
 
+        # Each yield is one turn of the loop, no time: the first caller is verifying, then
+        # the second has arrived after the invalidation, before the release.
         first = asyncio.create_task(cache.shared("d", verify))
         await asyncio.sleep(0)
         cache.invalidate_user("someone else")

@@ -82,7 +82,7 @@ class TestVerify:
         ],
     )
     async def test_refused_claims(
-        self, verifier: IdTokenVerifier, google: FakeGoogle, overrides: dict[str, object]
+        self, verifier: IdTokenVerifier, google: FakeGoogle, overrides: dict[str, Any]
     ) -> None:
         with pytest.raises(IdTokenInvalid) as refused:
             await verifier.verify(google.sign(**overrides))

@@ -32,7 +32,7 @@ T = TypeVar("T")
 Work = Callable[[IdentitySignIn, AccountService], Awaitable[T]]
 Run = Callable[[Work[Any]], Awaitable[Any]]
 
-VERIFIED = {"email_verified": True}
+VERIFIED: dict[str, Any] = {"email_verified": True}
 
 
 @pytest.fixture

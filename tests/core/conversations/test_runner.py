@@ -7,16 +7,17 @@ stored `complete`, or `partial`/`error` with the text received so far and a reas
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from switchboard.core.container import Services
+from switchboard.adapters.bus.memory import MemoryBus
+from switchboard.adapters.bus.redis import RedisBus
 from switchboard.bootstrap import build_bus
 from switchboard.core.catalog.pricing import cost_usd
+from switchboard.core.container import Services
 from switchboard.core.conversations.active import ActiveReplies
 from switchboard.core.conversations.errors import ConversationNotFound
 from switchboard.core.conversations.runner import (
@@ -28,11 +29,13 @@ from switchboard.core.conversations.runner import (
 )
 from switchboard.core.conversations.schemas import ConversationCreate, MessageRead, MessageStatus
 from switchboard.core.errors import ErrorKind, SwitchboardError
+from switchboard.core.events.schemas import SYSTEM_TOPIC
 from switchboard.core.llm import TextDelta, Usage
 from tests.fixtures.app import Harness
 from tests.fixtures.upstreams.base import FakeUpstream
 from tests.fixtures.upstreams.fixtures import OPENAI_TEST_KEY
 from tests.fixtures.upstreams.openai_fake import stream_outcomes
+from tests.fixtures.waiting import eventually
 
 OPTIONS = ReplyOptions(source="test")
 # The fake server is shared by the session: a request this test gives up on (timeout,
@@ -95,14 +98,6 @@ async def _collect(events: AsyncIterator[ReplyEvent]) -> list[ReplyEvent]:
 
 def _stream(chat: Chat, content: str = "hello", options: ReplyOptions = OPTIONS) -> Any:
     return chat.harness.ctx.replies.stream(chat.owner, chat.conversation_id, content, options)
-
-
-async def _eventually(check: Callable[[], Awaitable[bool]], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.02)
 
 
 def _chat_requests(upstream: FakeUpstream) -> list[Any]:
@@ -169,10 +164,10 @@ class TestSend:
         async def seen_by_another_unit_of_work() -> bool:
             return len(await chat.messages()) == 2
 
-        await _eventually(seen_by_another_unit_of_work)
+        await eventually(seen_by_another_unit_of_work)
         assert not task.done()
         # The upstream call starts just after that commit.
-        await _eventually(lambda: _async(len(_chat_requests(openai_upstream)) == 1))
+        await eventually(lambda: len(_chat_requests(openai_upstream)) == 1)
         assert not task.done()
         user, assistant = await chat.messages()
         assert (user.role, user.content, user.status) == ("user", "early?", MessageStatus.COMPLETE)
@@ -260,7 +255,7 @@ class TestSend:
         openai_upstream.fail(delay=3.0, status=500, path_contains="/chat/completions")
         runner = chat.harness.ctx.replies
         task = asyncio.create_task(runner.send(chat.owner, chat.conversation_id, "hi", OPTIONS))
-        await _eventually(lambda: _async(len(_chat_requests(openai_upstream)) == 1))
+        await eventually(lambda: len(_chat_requests(openai_upstream)) == 1)
 
         assert await runner.stop(chat.owner, chat.conversation_id) is True
         _, assistant = await asyncio.wait_for(task, 2.0)
@@ -275,7 +270,7 @@ class TestSend:
         openai_upstream.fail(delay=3.0, status=500, path_contains="/chat/completions")
         runner = chat.harness.ctx.replies
         task = asyncio.create_task(runner.send(chat.owner, chat.conversation_id, "hi", OPTIONS))
-        await _eventually(lambda: _async(len(_chat_requests(openai_upstream)) == 1))
+        await eventually(lambda: len(_chat_requests(openai_upstream)) == 1)
 
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -340,7 +335,7 @@ class TestStream:
         started = await events.__anext__()
         assert isinstance(started, ReplyStarted)
         pending = asyncio.ensure_future(events.__anext__())
-        await _eventually(lambda: _async(len(_chat_requests(openai_upstream)) == 1))
+        await eventually(lambda: len(_chat_requests(openai_upstream)) == 1)
 
         stored = await chat.messages()
         assert not pending.done()
@@ -442,7 +437,7 @@ class TestStream:
         assert stored.status_reason == "client_disconnected"
         assert stored.content == "".join(received)
         # (`in`: a late outcome of an earlier test's request may be in the log too)
-        await _eventually(lambda: _async("cancelled" in stream_outcomes(openai_upstream)))
+        await eventually(lambda: "cancelled" in stream_outcomes(openai_upstream))
 
     async def test_consumer_closing_after_start_leaves_no_streaming_row(
         self, chat: Chat, openai_upstream: FakeUpstream
@@ -477,7 +472,7 @@ class TestStream:
         assert finished.message.content == _text(events)
         stored = await chat.last()
         assert (stored.status, stored.status_reason) == (MessageStatus.PARTIAL, "stopped")
-        await _eventually(lambda: _async("cancelled" in stream_outcomes(openai_upstream)))
+        await eventually(lambda: "cancelled" in stream_outcomes(openai_upstream))
 
     async def test_stop_before_the_first_chunk(
         self, chat: Chat, openai_upstream: FakeUpstream
@@ -487,7 +482,7 @@ class TestStream:
         events = _stream(chat)
         assert isinstance(await events.__anext__(), ReplyStarted)
         rest = asyncio.ensure_future(_collect(events))
-        await _eventually(lambda: _async(len(_chat_requests(openai_upstream)) == 1))
+        await eventually(lambda: len(_chat_requests(openai_upstream)) == 1)
 
         assert await runner.stop(chat.owner, chat.conversation_id)
         remaining = await asyncio.wait_for(rest, 2.0)
@@ -596,7 +591,12 @@ class TestStop:
             default_model="echo/echo",
         )
         try:
-            await asyncio.sleep(0.2)  # let the listener subscribe
+            # This process now has two stop listeners (the app's and this one), and a
+            # subscription of its own returns once the bus confirms the channel.
+            local = here.bus
+            assert isinstance(local, MemoryBus | RedisBus)
+            await eventually(lambda: local.subscribers_of(SYSTEM_TOPIC) >= 2)
+            await (await here.bus.subscribe([SYSTEM_TOPIC])).close()
             events: list[ReplyEvent] = []
             async for event in _stream(chat):
                 events.append(event)
@@ -623,7 +623,3 @@ class TestEchoProvider:
         assert assistant.content == "Echo: ping"
         assert (assistant.provider, assistant.model) == ("echo", "echo")
         assert assistant.status == MessageStatus.COMPLETE
-
-
-async def _async(value: bool) -> bool:
-    return value

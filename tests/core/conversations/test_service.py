@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import pytest
 
 from switchboard.core.container import Services
+from switchboard.core.conversations import service as conversation_service
 from switchboard.core.conversations.errors import ConversationNotFound
 from switchboard.core.conversations.schemas import (
     ConversationCreate,
@@ -17,6 +20,7 @@ from switchboard.core.conversations.schemas import (
     MessageStatus,
 )
 from switchboard.core.errors import ErrorKind
+from switchboard.kit.clock import utcnow
 from switchboard.kit.pagination import encode_cursor
 from tests.fixtures.app import Harness
 
@@ -38,6 +42,16 @@ async def _append(harness: Harness, owner: str, conversation_id: str, count: int
             await services.conversations.append(owner, conversation_id, role=role, content=f"m{i}")
 
     await harness.run(work)
+
+
+async def _get(services: Services, *, owner: str, conversation_id: str) -> ConversationRead:
+    return await services.conversations.get(owner, conversation_id)
+
+
+async def _messages(
+    services: Services, *, owner: str, conversation_id: str, cursor: str | None
+) -> Any:
+    return await services.conversations.messages(owner, conversation_id, limit=3, cursor=cursor)
 
 
 @pytest.fixture
@@ -123,7 +137,7 @@ class TestGet:
         spellings = [created.id.upper(), "{" + created.id + "}", "urn:uuid:" + created.id]
 
         for spelling in spellings:
-            fetched = await harness.run(lambda s, sp=spelling: s.conversations.get(owner, sp))
+            fetched = await harness.run(partial(_get, owner=owner, conversation_id=spelling))
             assert fetched.id == created.id
 
     async def test_other_spellings_do_not_cross_users(
@@ -136,10 +150,14 @@ class TestGet:
 
 
 class TestList:
-    async def test_newest_activity_first(self, harness: Harness, owner: str) -> None:
+    async def test_newest_activity_first(
+        self, harness: Harness, owner: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         first = await _create(harness, owner, title="first")
         second = await _create(harness, owner, title="second")
-        await asyncio.sleep(0.01)
+        # The activity comes a minute later, whatever the resolution of the real clock.
+        later = utcnow() + timedelta(minutes=1)
+        monkeypatch.setattr(conversation_service, "utcnow", lambda: later)
         await _append(harness, owner, first.id, 1)  # activity moves it to the top
 
         page = await harness.run(lambda s: s.conversations.list_conversations(owner))
@@ -367,7 +385,7 @@ class TestMessages:
         cursor: str | None = None
         for _ in range(10):
             page = await harness.run(
-                lambda s, c=cursor: s.conversations.messages(owner, created.id, limit=3, cursor=c)
+                partial(_messages, owner=owner, conversation_id=created.id, cursor=cursor)
             )
             seen += [m.seq for m in page.items]
             cursor = page.next_cursor

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -33,6 +32,7 @@ from tests.fixtures.app import Harness
 from tests.fixtures.upstreams.base import FakeUpstream
 from tests.fixtures.upstreams.fixtures import OPENAI_TEST_KEY
 from tests.fixtures.upstreams.openai_fake import tiny_png
+from tests.fixtures.waiting import eventually
 
 PROMPT = "A beautiful sunset over mountains"
 
@@ -395,7 +395,7 @@ class TestParams:
 
 async def test_a_real_job_runs_through_the_runner(env: Env) -> None:
     """Created through JobService, run by the app's runtime, result and cost on the row."""
-    from switchboard.core.jobs.schemas import JobCreate
+    from switchboard.core.jobs.schemas import JobCreate, JobRead
 
     harness = env.harness
     assert IMAGE_GENERATION in harness.ctx.jobs.registry.names()
@@ -411,12 +411,12 @@ async def test_a_real_job_runs_through_the_runner(env: Env) -> None:
             ),
         )
     )
-    job = created
-    for _ in range(200):
-        job = await harness.run(lambda s: s.jobs.get(env.owner, created.id))
-        if job.status in ("completed", "failed", "cancelled"):
-            break
-        await asyncio.sleep(0.05)
+
+    async def finished() -> JobRead | None:
+        job: JobRead = await harness.run(lambda s: s.jobs.get(env.owner, created.id))
+        return job if job.status in ("completed", "failed", "cancelled") else None
+
+    job = await eventually(finished, timeout=10, what="the job to finish")
     assert job.status == "completed", job
     assert job.actual_cost == job.estimated_cost == 0.032
     assert job.result is not None

@@ -1,10 +1,10 @@
 """A jobs set-up on the migrated test database: test job types, the in-process bus, a
-queue that records what it was asked to send, and a runner with short timings."""
+queue that records what it was asked to send, a runner with short timings, and a clock
+that moves only when a test says so."""
 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
@@ -22,9 +22,19 @@ from switchboard.core.jobs.runner import JobRunner, RunnerOptions
 from switchboard.core.jobs.schemas import JobCreate, JobRead
 from switchboard.core.jobs.service import JobService, JobSetup
 from switchboard.core.jobs.sweeper import JobSweeper, SweepOptions
+from switchboard.kit.clock import utcnow
 from switchboard.kit.db import UnitOfWork, session_factory, unit_of_work
 from switchboard.models import Job, User
 from tests.fixtures import jobs as test_jobs
+from tests.fixtures.clock import ManualClock
+
+# The jobs modules that read the time, each through its own `utcnow` name: leases (claims,
+# renewals, reaping, staleness, schedules), the runner (backoff), the service (`run_at`
+# delays, cancel) and the sweeper (recovery delays). They take no `clock=` parameter.
+READS_THE_TIME = tuple(
+    f"switchboard.core.jobs.{module}.utcnow"
+    for module in ("leases", "runner", "service", "sweeper")
+)
 
 
 class RecordingQueue:
@@ -102,7 +112,9 @@ class JobsEnv:
             self.registry,
             self.queue,
             self.bus,
-            SweepOptions(**{"interval_seconds": 0.05, "stale_after_seconds": 0.2, **options}),
+            # Rows' `updated_at` follow the real clock, the sweeper the test's `clock`: a
+            # threshold above any time a test moves keeps them from looking stale.
+            SweepOptions(**{"interval_seconds": 0.05, "stale_after_seconds": 30.0, **options}),
             self.observer,
         )
 
@@ -184,15 +196,12 @@ async def collect(bus: MemoryBus, topic: str) -> tuple[list[Event], asyncio.Task
     return events, asyncio.create_task(pump())
 
 
-async def eventually(condition: Callable[[], Any], timeout: float = 5.0) -> None:
-    """Wait until `condition()` is truthy (awaiting it when it is a coroutine)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.02)
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> ManualClock:
+    """The jobs engine's time, moved by hand (`clock.advance`) through leases, backoffs,
+    `run_at` and staleness. It starts at the real time: the rows' `created_at` and
+    `updated_at` are set by the database layer, which still reads the real clock."""
+    manual = ManualClock(start=utcnow())
+    for name in READS_THE_TIME:
+        monkeypatch.setattr(name, manual.now)
+    return manual

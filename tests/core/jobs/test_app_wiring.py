@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
+
+from prometheus_client import REGISTRY
 
 from switchboard.core.container import Services
 from switchboard.core.jobs.schemas import JobCreate, JobRead, JobStatus
 from tests.fixtures.app import Harness
 from tests.fixtures.jobs import MODULE
+from tests.fixtures.waiting import eventually
 
 IN_PROCESS: dict[str, Any] = {
     "extra_task_modules": [MODULE],
@@ -21,13 +22,16 @@ IN_PROCESS: dict[str, Any] = {
 
 
 async def _wait_for(harness: Harness, owner: str, job_id: str, status: JobStatus) -> JobRead:
-    deadline = time.monotonic() + 5
-    while True:
+    async def reached() -> JobRead | None:
         job: JobRead = await harness.run(lambda s: s.jobs.get(owner, job_id))
-        if job.status == status:
-            return job
-        assert time.monotonic() < deadline, f"job is {job.status}"
-        await asyncio.sleep(0.02)
+        return job if job.status == status else None
+
+    return await eventually(reached, what=f"job {job_id} {status}")
+
+
+def _completed_jobs_counted() -> bool:
+    """Whether a sweep has counted a completed job in the jobs-by-status gauge."""
+    return (REGISTRY.get_sample_value("switchboard_jobs", {"status": "completed"}) or 0) >= 1
 
 
 async def test_jobs_run_in_the_server_and_show_in_metrics(
@@ -44,7 +48,7 @@ async def test_jobs_run_in_the_server_and_show_in_metrics(
     created: JobRead = await harness.run(create)
     done = await _wait_for(harness, user.id, created.id, JobStatus.COMPLETED)
     assert done.attempts == 2
-    await asyncio.sleep(0.1)  # one more sweep to count it
+    await eventually(_completed_jobs_counted)  # one more sweep counts it
     body = (await harness.client.get("/metrics")).text
     assert 'switchboard_job_duration_seconds_count{outcome="completed",type="test.flaky"}' in body
     assert 'switchboard_job_retries_total{type="test.flaky"}' in body

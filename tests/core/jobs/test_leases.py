@@ -65,7 +65,9 @@ class TestFinishMany:
             raw = await jobs_env.raw(job_id)
             assert raw.lease_owner is None and raw.lease_expires_at is None
         # What each finish returns is the row as stored.
-        assert [job.model_dump() for job in finished[:4]] == [r.model_dump() for r in rows[:4]]
+        assert [job and job.model_dump() for job in finished[:4]] == [
+            r.model_dump() for r in rows[:4]
+        ]
 
     async def test_a_finished_job_is_never_finished_again(self, jobs_env: JobsEnv) -> None:
         _, jobs = await _pending(jobs_env, 2)

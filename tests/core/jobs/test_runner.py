@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence, Sized
 
 from structlog.testing import capture_logs
 
@@ -20,8 +20,10 @@ from switchboard.core.jobs.runner import (
 )
 from switchboard.core.jobs.schemas import JobStatus
 from switchboard.kit.clock import utcnow
-from tests.core.jobs.conftest import JobsEnv, collect, eventually
+from tests.core.jobs.conftest import FAST, JobsEnv, collect
+from tests.fixtures.clock import ManualClock
 from tests.fixtures.jobs import CALLS, CANCELLED
+from tests.fixtures.waiting import eventually
 
 
 class TestSuccess:
@@ -54,7 +56,9 @@ class TestSuccess:
 
 
 class TestRetries:
-    async def test_retryable_error_backs_off_then_completes(self, jobs_env: JobsEnv) -> None:
+    async def test_retryable_error_backs_off_then_completes(
+        self, jobs_env: JobsEnv, clock: ManualClock
+    ) -> None:
         owner = await jobs_env.user()
         runner = jobs_env.runner_with(retry_base_seconds=0.2, retry_max_seconds=0.2)
         job = await jobs_env.create(owner, "test.flaky", {"failures": 2})
@@ -63,27 +67,29 @@ class TestRetries:
         row = await jobs_env.row(job.id)
         assert row.status == JobStatus.PENDING
         assert row.error == "Upstream is down" and row.error_code == "upstream_unavailable"
-        assert row.run_at is not None and row.run_at > utcnow()
+        assert row.run_at is not None and row.run_at > clock.now()
         ((sent_id, delay),) = jobs_env.queue.sent
         assert sent_id == job.id and 0.1 <= delay <= 0.2
         # Not due yet: an early delivery does nothing.
         assert await runner.run(job.id) == Outcome.SKIPPED
-        await asyncio.sleep(0.21)
+        clock.advance(0.21)
         assert await runner.run(job.id) == Outcome.RETRYING
-        await asyncio.sleep(0.21)
+        clock.advance(0.21)
         assert await runner.run(job.id) == Outcome.COMPLETED
         row = await jobs_env.row(job.id)
         assert row.result == {"attempt": 3} and row.attempts == 3
         assert row.error is None
         assert jobs_env.observer.retries == ["test.flaky", "test.flaky"]
 
-    async def test_retryable_error_fails_once_attempts_are_spent(self, jobs_env: JobsEnv) -> None:
+    async def test_retryable_error_fails_once_attempts_are_spent(
+        self, jobs_env: JobsEnv, clock: ManualClock
+    ) -> None:
         owner = await jobs_env.user()
         job = await jobs_env.create(owner, "test.flaky", {"failures": 9, "kind": "rate_limited"})
         outcomes = []
         for _ in range(3):
             outcomes.append(await jobs_env.runner.run(job.id))
-            await asyncio.sleep(0.06)
+            clock.advance(FAST["retry_max_seconds"] + 0.01)  # past the longest backoff
         assert outcomes == [Outcome.RETRYING, Outcome.RETRYING, Outcome.FAILED]
         row = await jobs_env.row(job.id)
         assert row.status == JobStatus.FAILED and row.error_code == "rate_limited"
@@ -253,6 +259,11 @@ class TestProgress:
         pump.cancel()
 
 
+def _holds(items: Sized, count: int) -> Callable[[], bool]:
+    """Whether `items` holds `count` items yet."""
+    return lambda: len(items) == count
+
+
 class CountingBus(MemoryBus):
     """The memory bus, counting how its events were handed over."""
 
@@ -286,7 +297,7 @@ class TestBatches:
             row = await jobs_env.row(job.id)
             assert row.result == {"echo": str(n), "attempt": 1}
         for job_id, (events, _) in by_task.items():
-            await eventually(lambda e=events: len(e) == 2)  # type: ignore[misc]
+            await eventually(_holds(events, 2))
             assert [e.type for e in events] == ["job.started", "job.completed"]
             assert events[-1].data["id"] == job_id and events[-1].data["result"] is not None
         await eventually(lambda: len(user_events) == 20)

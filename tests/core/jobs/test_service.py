@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 
 import pytest
 
@@ -11,7 +12,8 @@ from switchboard.core.events.schemas import task_topic, user_topic
 from switchboard.core.jobs.schemas import JobCreate, JobStatus, ScheduleCreate
 from switchboard.core.jobs.service import JobService
 from switchboard.kit.clock import utcnow
-from tests.core.jobs.conftest import JobsEnv, collect, eventually
+from tests.core.jobs.conftest import JobsEnv, collect
+from tests.fixtures.waiting import eventually
 
 
 class TestCreate:
@@ -206,10 +208,10 @@ class TestSchedules:
         owner = await jobs_env.user()
         for cron, zone in (("not a cron at all", "UTC"), ("* * * * *", "Mars/Olympus")):
             with pytest.raises(SwitchboardError) as caught:
+                spec = ScheduleCreate(
+                    type="test.echo", params={"value": "x"}, cron=cron, timezone=zone
+                )
                 await jobs_env.service(
-                    lambda s, c=cron, z=zone: s.create_schedule(
-                        owner,
-                        ScheduleCreate(type="test.echo", params={"value": "x"}, cron=c, timezone=z),
-                    )
+                    partial(JobService.create_schedule, owner_id=owner, data=spec)
                 )
             assert caught.value.kind == ErrorKind.INVALID

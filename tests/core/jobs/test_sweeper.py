@@ -13,21 +13,27 @@ from switchboard.core.jobs.runner import Outcome
 from switchboard.core.jobs.schemas import JobStatus, ScheduleCreate
 from switchboard.kit.clock import utcnow
 from switchboard.models import Job, JobSchedule
-from tests.core.jobs.conftest import JobsEnv, collect, eventually
+from tests.core.jobs.conftest import JobsEnv, collect
+from tests.fixtures.clock import ManualClock
+from tests.fixtures.waiting import eventually, yield_to_loop
+
+DEAD_WORKERS_LEASE = 1.0
 
 
-async def _orphan(jobs_env: JobsEnv, job_id: str) -> None:
-    """Claim `job_id` as a worker that then dies: its lease lapses at once."""
-    claimed = await jobs_env.leases.claim(job_id, "dead-worker/1", lease_seconds=0.01)
+async def _orphan(jobs_env: JobsEnv, clock: ManualClock, job_id: str) -> None:
+    """Claim `job_id` as a worker that then dies: its lease lapses."""
+    claimed = await jobs_env.leases.claim(job_id, "dead-worker/1", DEAD_WORKERS_LEASE)
     assert claimed is not None
-    await asyncio.sleep(0.02)
+    clock.advance(DEAD_WORKERS_LEASE + 1)
 
 
 class TestReaper:
-    async def test_lapsed_lease_is_retried_and_completed(self, jobs_env: JobsEnv) -> None:
+    async def test_lapsed_lease_is_retried_and_completed(
+        self, jobs_env: JobsEnv, clock: ManualClock
+    ) -> None:
         owner = await jobs_env.user()
         job = await jobs_env.create(owner, "test.echo", {"value": "orphan"})
-        await _orphan(jobs_env, job.id)
+        await _orphan(jobs_env, clock, job.id)
         jobs_env.queue.sent.clear()
         events, pump = await collect(jobs_env.bus, task_topic(job.id))
         report = await jobs_env.sweeper().sweep()
@@ -40,11 +46,13 @@ class TestReaper:
         await eventually(lambda: "job.completed" in [e.type for e in events])
         pump.cancel()
 
-    async def test_redelivery_may_take_over_a_lapsed_lease(self, jobs_env: JobsEnv) -> None:
+    async def test_redelivery_may_take_over_a_lapsed_lease(
+        self, jobs_env: JobsEnv, clock: ManualClock
+    ) -> None:
         # The Redis broker's reclaim reaches a worker before any sweep does.
         owner = await jobs_env.user()
         job = await jobs_env.create(owner, "test.echo", {"value": "stolen"})
-        await _orphan(jobs_env, job.id)
+        await _orphan(jobs_env, clock, job.id)
         assert await jobs_env.runner.run(job.id) == Outcome.COMPLETED
 
     async def test_live_lease_is_left_alone(self, jobs_env: JobsEnv) -> None:
@@ -54,46 +62,52 @@ class TestReaper:
         assert (await jobs_env.sweeper().sweep()).reaped == 0
         assert await jobs_env.runner.run(job.id) == Outcome.SKIPPED
 
-    async def test_out_of_attempts_fails(self, jobs_env: JobsEnv) -> None:
+    async def test_out_of_attempts_fails(self, jobs_env: JobsEnv, clock: ManualClock) -> None:
         owner = await jobs_env.user()
         job = await jobs_env.create(owner, "test.echo", {"value": "x"}, max_attempts=1)
-        await _orphan(jobs_env, job.id)
+        await _orphan(jobs_env, clock, job.id)
         assert await jobs_env.runner.run(job.id) == Outcome.SKIPPED
         await jobs_env.sweeper().sweep()
         row = await jobs_env.row(job.id)
         assert row.status == JobStatus.FAILED and row.error_code == "worker_lost"
 
-    async def test_cancel_requested_becomes_cancelled(self, jobs_env: JobsEnv) -> None:
+    async def test_cancel_requested_becomes_cancelled(
+        self, jobs_env: JobsEnv, clock: ManualClock
+    ) -> None:
         owner = await jobs_env.user()
         job = await jobs_env.create(owner, "test.echo", {"value": "x"})
-        await _orphan(jobs_env, job.id)
+        await _orphan(jobs_env, clock, job.id)
         await jobs_env.update(job.id, cancel_requested=True)
         await jobs_env.sweeper().sweep()
         assert (await jobs_env.row(job.id)).status == JobStatus.CANCELLED
 
 
 class TestLostMessages:
-    async def test_stale_pending_job_is_queued_again_once(self, jobs_env: JobsEnv) -> None:
+    async def test_stale_pending_job_is_queued_again_once(
+        self, jobs_env: JobsEnv, clock: ManualClock
+    ) -> None:
         owner = await jobs_env.user()
         job = await jobs_env.create(owner, "test.echo", {"value": "lost"})
         jobs_env.queue.sent.clear()
-        sweeper = jobs_env.sweeper(stale_after_seconds=0.1)
+        sweeper = jobs_env.sweeper(stale_after_seconds=10)
         assert (await sweeper.sweep()).requeued == 0  # too fresh: its message may be on the way
-        await asyncio.sleep(0.15)
+        clock.advance(15)
         assert (await sweeper.sweep()).requeued == 1
         assert (await sweeper.sweep()).requeued == 0  # marked: not again until stale again
         assert jobs_env.queue.ids() == [job.id]
 
-    async def test_run_at_job_waits_then_is_picked_up(self, jobs_env: JobsEnv) -> None:
+    async def test_run_at_job_waits_then_is_picked_up(
+        self, jobs_env: JobsEnv, clock: ManualClock
+    ) -> None:
         owner = await jobs_env.user()
         job = await jobs_env.create(
-            owner, "test.echo", {"value": "later"}, run_at=utcnow() + timedelta(seconds=0.2)
+            owner, "test.echo", {"value": "later"}, run_at=clock.now() + timedelta(seconds=20)
         )
         jobs_env.queue.sent.clear()
         assert await jobs_env.runner.run(job.id) == Outcome.SKIPPED
-        sweeper = jobs_env.sweeper(stale_after_seconds=0.05)
+        sweeper = jobs_env.sweeper(stale_after_seconds=5)
         assert (await sweeper.sweep()).requeued == 0
-        await asyncio.sleep(0.3)
+        clock.advance(30)
         assert (await sweeper.sweep()).requeued == 1
         assert await jobs_env.runner.run(job.id) == Outcome.COMPLETED
 
@@ -137,7 +151,9 @@ class TestLostMessages:
         sweeper.start()
         await entered.wait()
         closing = asyncio.create_task(sweeper.aclose())
-        await asyncio.sleep(0.05)
+        # Nothing to wait for: a close that cancelled the sweep would be done within a
+        # few turns of the loop.
+        await yield_to_loop(20)
         assert not closing.done()  # waits for the sweep instead of cancelling it
         release.set()
         await closing

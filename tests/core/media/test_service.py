@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -175,7 +176,7 @@ class TestRead:
         saved = await media(lambda s: s.save(owner, PNG, "image/png"))
         for action in ("get", "open", "download", "delete"):
             with pytest.raises(MediaNotFound) as caught:
-                await media(lambda s, a=action: getattr(s, a)(other, saved.id))
+                await media(partial(_act, action=action, owner=other, media_id=saved.id))
             assert caught.value.kind is ErrorKind.NOT_FOUND
         # Still there for its owner.
         assert (await media(lambda s: s.get(owner, saved.id))).id == saved.id
@@ -295,3 +296,7 @@ async def _job(harness: Harness, owner: str) -> str:
 
 def _is_error(exc: BaseException) -> bool:
     return isinstance(exc, SwitchboardError)
+
+
+async def _act(service: MediaService, *, action: str, owner: str, media_id: str) -> Any:
+    return await getattr(service, action)(owner, media_id)

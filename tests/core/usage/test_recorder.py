@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -14,6 +13,7 @@ from sqlalchemy.exc import OperationalError
 from switchboard.core.usage.recorder import MAX_ATTEMPTS, UsageEntry, UsageRecorder
 from switchboard.models import UsageRecord
 from tests.fixtures.app import Harness
+from tests.fixtures.waiting import eventually, yield_to_loop
 
 
 def _entry(i: int = 0, user_id: str = "u1") -> UsageEntry:
@@ -47,14 +47,6 @@ class FakeWriter:
     @property
     def written(self) -> list[UsageEntry]:
         return [e for batch in self.batches for e in batch]
-
-
-async def _eventually(condition: object, timeout: float = 3.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.01)
 
 
 class TestFlush:
@@ -121,7 +113,7 @@ class TestStart:
             for i in range(20):
                 recorder.record(_entry(i))
 
-            await _eventually(lambda: len(writer.written) == 20)
+            await eventually(lambda: len(writer.written) == 20)
 
             assert len(writer.batches) <= 2
         finally:
@@ -132,11 +124,11 @@ class TestStart:
         recorder = UsageRecorder(writer, interval=60, max_batch=10)
         recorder.start()
         try:
-            await asyncio.sleep(0)
+            await asyncio.sleep(0)  # one turn of the loop: the flusher is now waiting
             for i in range(10):
                 recorder.record(_entry(i))
 
-            await _eventually(lambda: len(writer.written) == 10, timeout=2.0)
+            await eventually(lambda: len(writer.written) == 10, timeout=2.0)
         finally:
             await recorder.aclose()
 
@@ -148,7 +140,7 @@ class TestStart:
         try:
             recorder.record(_entry(1))
 
-            await _eventually(lambda: len(writer.written) == 1)
+            await eventually(lambda: len(writer.written) == 1)
         finally:
             await recorder.aclose()
 
@@ -182,10 +174,10 @@ class TestAclose:
         entries = [_entry(i) for i in range(3)]
         for entry in entries:
             recorder.record(entry)
-        await _eventually(lambda: writer.calls == 1)  # the background write hangs
+        await eventually(lambda: writer.calls == 1)  # the background write hangs
 
         closing = asyncio.create_task(recorder.aclose())
-        await asyncio.sleep(0.05)
+        await yield_to_loop()
         assert not closing.done()  # waits for the write instead of cancelling it
         release.set()
         await closing
@@ -227,10 +219,10 @@ class TestWithTheDatabase:
             async with harness.ctx.unit_of_work() as uow:
                 return await uow.session.scalar(select(func.count()).select_from(UsageRecord)) or 0
 
-        deadline = time.monotonic() + 3
-        while await stored() < 1:
-            assert time.monotonic() < deadline, "usage not written by the background flusher"
-            await asyncio.sleep(0.02)
+        async def written() -> bool:
+            return await stored() >= 1
+
+        await eventually(written, timeout=3, what="usage written by the background flusher")
 
     async def test_entries_of_deleted_users_do_not_block_the_batch(self, harness: Harness) -> None:
         user = await harness.user("usage@example.com")

@@ -8,8 +8,10 @@ import json
 import pytest
 
 from tests.fixtures.app import Harness, User
+from tests.fixtures.sse import parse_sse
 from tests.fixtures.upstreams.base import FakeUpstream
 from tests.fixtures.upstreams.fixtures import OPENAI_TEST_KEY
+from tests.fixtures.waiting import eventually
 
 pytestmark = pytest.mark.asyncio
 
@@ -17,7 +19,8 @@ ONE_MESSAGE = b'{"model": "echo/echo", "messages": [{"role": "user", "content": 
 
 
 def sse_frames(body: str) -> list[str]:
-    return [line[len("data: ") :] for line in body.split("\n\n") if line.startswith("data: ")]
+    """The data of every event of a whole SSE body."""
+    return [event.data for event in parse_sse(body)]
 
 
 class TestBlocking:
@@ -250,9 +253,7 @@ class TestNoDatabaseConnectionAcrossTheUpstreamCall:
                     },
                 )
             )
-            async with asyncio.timeout(10):
-                while not openai_upstream.requests:  # wait until the upstream has it
-                    await asyncio.sleep(0.01)
+            await eventually(lambda: openai_upstream.requests, timeout=10, what="the upstream call")
             assert not request.done()
             assert pool.checkedout() == 0  # type: ignore[attr-defined]
             response = await request

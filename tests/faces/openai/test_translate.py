@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-import orjson
-
 from switchboard.core import llm
 from switchboard.core.errors import UpstreamUnavailable
 from switchboard.faces.openai.translate import completion_chunks
+from tests.fixtures.sse import SseEvent, parse_sse
 
 
 async def _events(*items: llm.StreamEvent, fail: bool = False) -> AsyncIterator[llm.StreamEvent]:
@@ -20,13 +19,11 @@ async def _events(*items: llm.StreamEvent, fail: bool = False) -> AsyncIterator[
 
 
 def _frames(write: bytes) -> list[Any]:
-    out: list[Any] = []
-    for frame in write.split(b"\n\n"):
-        if frame:
-            assert frame.startswith(b"data: ")
-            data = frame.removeprefix(b"data: ")
-            out.append("[DONE]" if data == b"[DONE]" else orjson.loads(data))
-    return out
+    """The frames of one write: whole `data:`-only events, JSON or `[DONE]`."""
+    assert write.endswith(b"\n\n")  # a write never ends inside a frame
+    events = parse_sse(write, comments=True)
+    assert all(event == SseEvent(data=event.data) for event in events)  # nothing but data
+    return [event.data if event.data == "[DONE]" else event.json() for event in events]
 
 
 async def _writes(events: AsyncIterator[llm.StreamEvent], include_usage: bool) -> list[list[Any]]:

@@ -11,6 +11,7 @@ import pytest
 
 from tests.fixtures.app import Harness
 from tests.fixtures.upstreams.jwks_fake import FakeGoogle, google, jwks_server
+from tests.fixtures.waiting import eventually
 
 __all__ = ["google", "jwks_server"]
 
@@ -40,6 +41,18 @@ class PM:
         response = await client.post("/auth/google", json={"id_token": self.google.sign(email)})
         assert response.status_code == 200, response.text
         return response
+
+
+async def wait_for_job(
+    client: httpx.AsyncClient, job_id: str, timeout: float = 10
+) -> dict[str, Any]:
+    """The body of `GET /analyze-async/{job_id}` once the job has completed or failed."""
+
+    async def finished() -> dict[str, Any] | None:
+        body: dict[str, Any] = (await client.get(f"/analyze-async/{job_id}")).json()
+        return body if body.get("status") in ("completed", "failed") else None
+
+    return await eventually(finished, timeout=timeout, what=f"analysis job {job_id}")
 
 
 @pytest.fixture

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
-from tests.faces.pluginmind.conftest import PM
+from tests.faces.pluginmind.conftest import PM, wait_for_job
 
 pytestmark = pytest.mark.asyncio
 
@@ -21,7 +19,7 @@ async def test_users_are_isolated(pm: PM) -> None:
         "job_id"
     ]
     await alice.post("/process", json={"user_input": "alice's query"})
-    await asyncio.sleep(0.3)
+    await wait_for_job(alice, job_id)
     alice_id = (await alice.get("/me")).json()["id"]
 
     assert (await bob.get(f"/analyze-async/{job_id}")).status_code == 404

@@ -3,28 +3,15 @@ original backend (seeds/pluginmind-api.txt, seeds/NOTES.md section 1), with gold
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.faces.pluginmind.conftest import PM
+from tests.faces.pluginmind.conftest import PM, wait_for_job
 from tests.faces.pluginmind.golden import assert_golden
 
 pytestmark = pytest.mark.asyncio
-
-
-async def wait_for_job(
-    client: httpx.AsyncClient, job_id: str, timeout: float = 10
-) -> dict[str, Any]:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        body: dict[str, Any] = (await client.get(f"/analyze-async/{job_id}")).json()
-        if body.get("status") in ("completed", "failed"):
-            return body
-        assert asyncio.get_running_loop().time() < deadline, body
-        await asyncio.sleep(0.05)
 
 
 class TestAnalysis:

@@ -3,17 +3,17 @@ that is down (502 `AI_SERVICE_ERROR`, and the query still in the logs)."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import jwt
 import pytest
 
 from switchboard.core.accounts.tokens import TokenSigner
-from tests.faces.pluginmind.conftest import PM
+from tests.faces.pluginmind.conftest import PM, wait_for_job
 from tests.faces.pluginmind.golden import assert_golden
 from tests.fixtures.upstreams.base import FakeUpstream
 from tests.fixtures.upstreams.fixtures import OPENAI_TEST_KEY
@@ -100,7 +100,6 @@ class TestHostileGoogleTokens:
     async def test_rotated_keys_are_fetched_again(self, pm: PM) -> None:
         await pm.sign_in()
         new_kid = pm.google.keys.add()
-        await asyncio.sleep(0)
         # The cached set lacks the new kid; a refetch is allowed after MIN_REFETCH_SECONDS,
         # so a fresh verifier state is simulated by a long-enough gap.
         verifier = pm.harness.ctx.google
@@ -150,8 +149,8 @@ class TestForeignCookies:
 class TestProviderDown:
     async def test_502_and_the_query_is_kept(
         self,
-        pm_factory,
-        openai_upstream: FakeUpstream,  # type: ignore[no-untyped-def]
+        pm_factory: Callable[..., Awaitable[PM]],
+        openai_upstream: FakeUpstream,
     ) -> None:
         pm = await pm_factory(
             openai_api_key=OPENAI_TEST_KEY, openai_base_url=openai_upstream.url + "/v1"
@@ -171,8 +170,8 @@ class TestProviderDown:
 
     async def test_provider_rate_limit_is_429(
         self,
-        pm_factory,
-        openai_upstream: FakeUpstream,  # type: ignore[no-untyped-def]
+        pm_factory: Callable[..., Awaitable[PM]],
+        openai_upstream: FakeUpstream,
     ) -> None:
         pm = await pm_factory(
             openai_api_key=OPENAI_TEST_KEY, openai_base_url=openai_upstream.url + "/v1"
@@ -185,8 +184,8 @@ class TestProviderDown:
 
     async def test_async_failure_reports_the_error(
         self,
-        pm_factory,
-        openai_upstream: FakeUpstream,  # type: ignore[no-untyped-def]
+        pm_factory: Callable[..., Awaitable[PM]],
+        openai_upstream: FakeUpstream,
     ) -> None:
         pm = await pm_factory(
             openai_api_key=OPENAI_TEST_KEY,
@@ -198,11 +197,7 @@ class TestProviderDown:
         for _ in range(10):
             openai_upstream.fail(status=500)
         job_id = (await pm.client.post("/analyze-async", json={"user_input": "x"})).json()["job_id"]
-        for _ in range(200):
-            body = (await pm.client.get(f"/analyze-async/{job_id}")).json()
-            if body["status"] == "failed":
-                break
-            await asyncio.sleep(0.05)
+        body = await wait_for_job(pm.client, job_id)
         assert body["status"] == "failed"
         assert body["error"] == "AI service is unavailable. Please try again later."
         logs = (await pm.client.get("/query-logs")).json()["logs"]

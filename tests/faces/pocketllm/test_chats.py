@@ -18,6 +18,7 @@ from tests.faces.pocketllm.conftest import (
     sign_up_and_in,
 )
 from tests.fixtures.app import Harness
+from tests.fixtures.sse import parse_sse
 from tests.fixtures.upstreams.base import FakeUpstream
 from tests.fixtures.upstreams.fixtures import OPENAI_TEST_KEY
 
@@ -40,17 +41,8 @@ ECHO_CHAT = {"title": "Echo", "model_config": {"provider": "echo", "model": "ech
 
 
 def sse(body: str) -> list[tuple[str, dict[str, Any]]]:
-    events = []
-    for block in body.replace("\r\n", "\n").split("\n\n"):
-        kind, data = None, None
-        for line in block.split("\n"):
-            if line.startswith("event: "):
-                kind = line[len("event: ") :]
-            elif line.startswith("data: "):
-                data = json.loads(line[len("data: ") :])
-        if kind and data is not None:
-            events.append((kind, data))
-    return events
+    """The (type, JSON data) of every event of a whole SSE body."""
+    return [(event.event, event.json()) for event in parse_sse(body)]
 
 
 async def new_chat(harness: Harness, account: Account, body: Mapping[str, Any]) -> str:

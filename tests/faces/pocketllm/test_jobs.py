@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -21,6 +19,7 @@ from tests.faces.pocketllm.conftest import (
 from tests.fixtures.app import Harness
 from tests.fixtures.upstreams.base import FakeUpstream
 from tests.fixtures.upstreams.fixtures import OPENAI_TEST_KEY
+from tests.fixtures.waiting import eventually
 
 pytestmark = pytest.mark.asyncio
 
@@ -70,13 +69,13 @@ def _cancelled_runs() -> float:
 
 
 async def wait_for(harness: Harness, account: Account, job_id: str, status: str) -> Any:
-    deadline = time.monotonic() + 10
-    while True:
+    """The job, once it reads `status`."""
+
+    async def reached() -> Any:
         job = data_of(await harness.client.get(f"/v1/jobs/{job_id}", headers=account.headers))
-        if job["status"] == status:
-            return job
-        assert time.monotonic() < deadline, f"job is {job['status']}"
-        await asyncio.sleep(0.05)
+        return job if job["status"] == status else None
+
+    return await eventually(reached, timeout=10, what=f"job {job_id} {status}")
 
 
 class TestImageJobs:
@@ -182,10 +181,9 @@ class TestImageJobs:
         cancelled = data_of(await app.client.get(f"/v1/jobs/{job['id']}", headers=alice.headers))
         assert cancelled["status"] == "cancelled" and cancelled["completed_at"] is not None
         # The runner stops the handler afterwards, and writes nothing over the cancel.
-        deadline = time.monotonic() + 10
-        while _cancelled_runs() == stopped:
-            assert time.monotonic() < deadline, "the runner never stopped the job"
-            await asyncio.sleep(0.05)
+        await eventually(
+            lambda: _cancelled_runs() != stopped, timeout=10, what="the runner stopping the job"
+        )
         after = data_of(await app.client.get(f"/v1/jobs/{job['id']}", headers=alice.headers))
         assert after == cancelled
         retried = await app.client.post(f"/v1/jobs/{job['id']}/retry", headers=alice.headers)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import secrets
 import threading
-import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
@@ -23,6 +22,7 @@ from switchboard.core.container import AppContext
 from switchboard.core.events.schemas import Event
 from tests.fixtures.app import User, make_settings
 from tests.fixtures.network import free_port
+from tests.fixtures.waiting import wait_until
 
 T = TypeVar("T")
 
@@ -94,10 +94,8 @@ def live_app(tmp_path_factory: pytest.TempPathFactory, migrated_url: str) -> Ite
 
     thread = threading.Thread(target=serve, name="native-face-server", daemon=True)
     thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
-        time.sleep(0.02)
+    wait_until(lambda: server.started or not thread.is_alive(), timeout=15, what="server start")
+    assert server.started, "server did not start"
     yield LiveApp(f"http://127.0.0.1:{port}", ctx, loops[0])
     server.should_exit = True
     thread.join(timeout=20)

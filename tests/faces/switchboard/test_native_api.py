@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
 from switchboard.kit.clock import utcnow
 from tests.fixtures.app import Harness
 from tests.fixtures.jobs import MODULE
+from tests.fixtures.waiting import eventually
 
 BASE = "/switchboard/v1"
 
@@ -19,13 +20,18 @@ async def app(harness_factory) -> Harness:  # type: ignore[no-untyped-def]
     return await harness_factory(extra_task_modules=[MODULE])
 
 
-async def wait_for_status(app: Harness, headers: dict[str, str], job_id: str, status: str) -> dict:
-    for _ in range(100):
-        job = (await app.client.get(f"{BASE}/jobs/{job_id}", headers=headers)).json()
-        if job["status"] == status:
-            return job
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"job never became {status}: {job}")
+async def wait_for_status(
+    app: Harness, headers: dict[str, str], job_id: str, status: str
+) -> dict[str, Any]:
+    """The job, once it reads `status`."""
+
+    async def reached() -> dict[str, Any] | None:
+        job: dict[str, Any] = (
+            await app.client.get(f"{BASE}/jobs/{job_id}", headers=headers)
+        ).json()
+        return job if job["status"] == status else None
+
+    return await eventually(reached, what=f"job {job_id} {status}")
 
 
 class TestJobs:
@@ -100,7 +106,7 @@ class TestJobs:
             ({"type": "test.echo", "params": {}, "surprise": 1}, "validation_error"),
         ],
     )
-    async def test_bad_input_is_4xx(self, app: Harness, body: dict, code: str) -> None:
+    async def test_bad_input_is_4xx(self, app: Harness, body: dict[str, Any], code: str) -> None:
         user = await app.user("a@example.com")
         response = await app.client.post(f"{BASE}/jobs", json=body, headers=user.headers)
         assert response.status_code in (400, 422)
@@ -198,10 +204,13 @@ class TestEventsAndStop:
             json={"model": "echo/echo", "messages": [{"role": "user", "content": "x"}]},
             headers=alice.headers,
         )
-        for _ in range(50):
-            usage = (await app.client.get(f"{BASE}/usage", headers=alice.headers)).json()
-            if usage["calls"]:
-                break
-            await asyncio.sleep(0.05)
+
+        async def recorded() -> dict[str, Any] | None:
+            usage: dict[str, Any] = (
+                await app.client.get(f"{BASE}/usage", headers=alice.headers)
+            ).json()
+            return usage if usage["calls"] else None
+
+        usage = await eventually(recorded, what="alice's call in her usage")
         assert usage["calls"] == 1
         assert (await app.client.get(f"{BASE}/usage", headers=bob.headers)).json()["calls"] == 0

@@ -13,6 +13,8 @@ import socketio
 
 from switchboard.core.events.schemas import Event, user_topic
 from tests.faces.switchboard.conftest import LiveApp
+from tests.fixtures.sse import SseReader
+from tests.fixtures.waiting import eventually
 
 pytestmark = pytest.mark.usefixtures("_empty_tables_after")
 
@@ -90,12 +92,12 @@ async def test_event_stream_takes_a_query_token(live_app: LiveApp) -> None:
             "GET", url, params={"token": user.api_key}, headers=headers
         ) as stream:
             assert stream.status_code == 200
-            while not await _has_subscriber(live_app, topic):
-                await asyncio.sleep(0.02)
+            await eventually(
+                lambda: _has_subscriber(live_app, topic), what="the stream's subscription"
+            )
             await live_app.publish(Event(topic=topic, type="job.progress", data={"p": 1}))
-            lines = stream.aiter_lines()
-            event = await asyncio.wait_for(_next_event_name(lines), 5)
-    assert event == "job.progress"
+            event = await SseReader(stream, timeout=5).next()
+    assert event.event == "job.progress"
 
 
 async def _has_subscriber(live_app: LiveApp, topic: str) -> bool:
@@ -103,10 +105,3 @@ async def _has_subscriber(live_app: LiveApp, topic: str) -> bool:
         return int(live_app.ctx.bus.subscribers_of(topic))  # type: ignore[attr-defined]
 
     return await live_app.call(count) > 0
-
-
-async def _next_event_name(lines: AsyncIterator[str]) -> str:
-    async for line in lines:
-        if line.startswith("event:"):
-            return line.removeprefix("event:").strip()
-    raise AssertionError("the stream ended")

@@ -97,6 +97,7 @@ class TaskiqJobQueue:
             await asyncio.wait(set(self._running))
         if self._sends:
             await asyncio.wait(set(self._sends))
+        await self._settle_deliveries()
         self._connected = False
         self._run = None
         await self.broker.shutdown()
@@ -145,6 +146,9 @@ class TaskiqJobQueue:
 
     def _starting(self, job_id: str) -> None:
         """A delivery of `job_id` leaves the waiting line."""
+
+    async def _settle_deliveries(self) -> None:
+        """Let what follows finished runs (acknowledgements) end before disconnecting."""
 
     def _send_later(self, job_id: str) -> None:
         self._timers.pop(job_id, None)

@@ -33,6 +33,8 @@ STREAM = "switchboard:jobs"
 GROUP = "switchboard-workers"
 # How long one XREADGROUP waits for messages: also the longest a stop can wait for it.
 READ_BLOCK_SECONDS = 1.0
+# How long a stop waits for the acknowledgements of runs that just finished.
+ACK_GRACE_SECONDS = 5.0
 
 
 class ReclaimingStreamBroker(RedisStreamBroker):
@@ -212,6 +214,13 @@ class RedisJobQueue(TaskiqJobQueue):
                 log.warning("job_queue_unreachable", error=type(exc).__name__)
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, 10.0)
+
+    async def _settle_deliveries(self) -> None:
+        # A delivery acknowledges its message after the run: unless that XACK lands before
+        # the pool closes, the message is redelivered and the XACK opens a connection that
+        # is never closed.
+        if self._callbacks:
+            await asyncio.wait(set(self._callbacks), timeout=ACK_GRACE_SECONDS)
 
     def _spawn(self, receiver: Receiver, message: bytes | AckableMessage) -> None:
         callback = asyncio.create_task(receiver.callback(message))
