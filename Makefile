@@ -19,9 +19,11 @@ install: $(BIN)/python ## Install switchboard and its development tools
 test: install ## Install, then run the whole test suite (one xdist worker per core)
 	$(BIN)/python -m pytest -n auto
 
-# The suite's coverage of src/switchboard, measured at COVERAGE_FLOOR_MEASURED; the floor
-# sits a little below it so that timing-dependent branches do not fail the gate.
-COVERAGE_FLOOR ?= 00
+# Line and branch coverage of src/switchboard by the whole suite was 92.7% when this floor
+# was set; it sits a little below, so that timing-dependent branches do not fail the gate.
+# Raise it as coverage grows. Measuring costs about a fifth more time, so `test` (which CI
+# runs twice) does without it and `check` runs the suite this way instead.
+COVERAGE_FLOOR ?= 91
 
 coverage: install ## Run the whole suite measuring coverage; fail below COVERAGE_FLOOR percent
 	$(BIN)/python -m pytest -n auto --cov --cov-report=term --cov-fail-under=$(COVERAGE_FLOOR)
@@ -49,4 +51,4 @@ bench: install ## Run the benchmark (see bench/README.md)
 	$(BIN)/python -m bench.run
 
 clean: ## Remove the virtual environment and caches
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .coverage

@@ -109,6 +109,7 @@ class TestRedisGone:
             await admin.aclose()
         gap = await asyncio.wait_for(anext(sub), 3)
         assert gap.type == GAP_TYPE and gap.data["reason"] == "reconnect"
+
         # Once resubscribed, events flow again: publish until one gets through (what
         # else is queued meanwhile is the reconnect's own gap marker).
         async def delivered() -> bool:

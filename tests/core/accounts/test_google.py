@@ -4,7 +4,7 @@ accounts a Google identity may link to (gmail.com, or its hosted domain `hd`).""
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 import pytest
@@ -43,16 +43,26 @@ T = TypeVar("T")
 Work = Callable[[IssuerSignIn, AccountService], Awaitable[T]]
 
 
-def google_verifier(jwks_url: str, client_id: str | None = CLIENT_ID) -> IdTokenVerifier:
+def google_verifier(
+    clients: OutboundClients, jwks_url: str, client_id: str | None = CLIENT_ID
+) -> IdTokenVerifier:
     config = google_issuer(
         client_id=client_id, jwks_url=jwks_url, issuers=[ISSUER, "accounts.google.com"]
     )
-    return IdTokenVerifier(config, JwksFetcher(OutboundClients()))
+    return IdTokenVerifier(config, JwksFetcher(clients))
 
 
 @pytest.fixture
-def verifier(google: FakeGoogle) -> IdTokenVerifier:
-    return google_verifier(google.jwks_url)
+async def clients() -> AsyncIterator[OutboundClients]:
+    """Outbound HTTP clients, closed after the test with their pooled connections."""
+    outbound = OutboundClients()
+    yield outbound
+    await outbound.aclose()
+
+
+@pytest.fixture
+def verifier(google: FakeGoogle, clients: OutboundClients) -> IdTokenVerifier:
+    return google_verifier(clients, google.jwks_url)
 
 
 class TestVerify:
@@ -98,8 +108,8 @@ class TestVerify:
             await verifier.verify(unsigned_token(google.keys.claims(), google.keys.served[0]))
         assert google.upstream.requests == []
 
-    async def test_not_configured(self, google: FakeGoogle) -> None:
-        verifier = google_verifier(google.jwks_url, client_id=None)
+    async def test_not_configured(self, google: FakeGoogle, clients: OutboundClients) -> None:
+        verifier = google_verifier(clients, google.jwks_url, client_id=None)
         assert not verifier.configured
         assert not verifier.recognizes(google.sign())
         with pytest.raises(IssuerNotConfigured) as refused:
@@ -123,8 +133,10 @@ class TestVerify:
                 await verifier.verify(google.sign(kid=stranger))
         assert len(google.upstream.requests) == 1
 
-    async def test_metadata_address_is_refused_even_for_the_operator(self) -> None:
-        verifier = google_verifier("http://169.254.169.254/latest/meta-data")
+    async def test_metadata_address_is_refused_even_for_the_operator(
+        self, clients: OutboundClients
+    ) -> None:
+        verifier = google_verifier(clients, "http://169.254.169.254/latest/meta-data")
         with pytest.raises(JwksUnavailable):
             await verifier._fetch_keys()
 

@@ -65,7 +65,7 @@ class TestFinishMany:
             raw = await jobs_env.raw(job_id)
             assert raw.lease_owner is None and raw.lease_expires_at is None
         # What each finish returns is the row as stored.
-        assert [job and job.model_dump() for job in finished[:4]] == [
+        assert [job.model_dump() if job else None for job in finished[:4]] == [
             r.model_dump() for r in rows[:4]
         ]
 
