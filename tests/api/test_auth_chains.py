@@ -11,7 +11,6 @@ from typing import Annotated, Any
 import pytest
 from fastapi import Depends, FastAPI, Request
 
-from switchboard.api import auth
 from switchboard.api.admission import Admit
 from switchboard.api.auth import (
     AuthChain,
@@ -365,7 +364,7 @@ async def test_shared_secret_is_compared_in_constant_time(
         compared.append((a, b))
         return real(a, b)
 
-    monkeypatch.setattr(auth.hmac, "compare_digest", spy)
+    monkeypatch.setattr(hmac, "compare_digest", spy)
     await call(harness, AuthChain(SharedSecret(SECRET)), headers=bearer(SECRET[:-1]))
     assert compared == [(SECRET[:-1].encode(), SECRET.encode())]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, MutableMapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -117,12 +117,12 @@ async def test_the_openapi_entry_documents_the_body_model() -> None:
 
 
 async def test_a_client_gone_before_its_body_is_a_400_not_a_bug() -> None:
-    messages: list[dict[str, Any]] = []
+    messages: list[MutableMapping[str, Any]] = []
 
     async def receive() -> dict[str, Any]:
         return {"type": "http.disconnect"}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         messages.append(message)
 
     scope = {

@@ -4,7 +4,6 @@ operator's setting turns the bypass on."""
 # No `from __future__ import annotations`: the server's test route depends on a local chain.
 import asyncio
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -25,6 +24,7 @@ from switchboard.core.accounts.principal import Principal
 from tests.api.apps import plain_router, principal_body
 from tests.fixtures.app import make_settings
 from tests.fixtures.network import free_port
+from tests.fixtures.waiting import wait_until
 
 LOCAL_HOST = [(b"host", b"127.0.0.1:8000")]
 
@@ -222,10 +222,8 @@ def local_server(tmp_path: Path, migrated_url: str, engine: AsyncEngine) -> Iter
     )
     thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
     thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
-        time.sleep(0.02)
+    wait_until(lambda: server.started or not thread.is_alive(), timeout=15, what="server start")
+    assert server.started, "server did not start"
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=20)

@@ -2,25 +2,41 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
+from collections.abc import AsyncIterator
 
 import httpx
 import openai
 import pytest
+from openai.types.chat import ChatCompletionMessageFunctionToolCall
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from switchboard.core.usage.schemas import UsageSummary
 from switchboard.core.usage.service import UsageService
 from switchboard.kit.db import session_factory
 from tests.e2e.conftest import LiveServer
 from tests.fixtures.upstreams.base import FakeUpstream
 from tests.fixtures.upstreams.openai_fake import stream_outcomes, tool_reply
+from tests.fixtures.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 
 
+_opened: list[openai.AsyncOpenAI] = []
+
+
 def client(server: LiveServer, key: str) -> openai.AsyncOpenAI:
-    return openai.AsyncOpenAI(base_url=server.url + "/v1", api_key=key, max_retries=0)
+    sdk = openai.AsyncOpenAI(base_url=server.url + "/v1", api_key=key, max_retries=0)
+    _opened.append(sdk)
+    return sdk
+
+
+@pytest.fixture(autouse=True)
+async def _close_clients() -> AsyncIterator[None]:
+    """Every SDK client a test made is closed with its connections (warnings are errors)."""
+    yield
+    while _opened:
+        await _opened.pop().close()
 
 
 class TestEcho:
@@ -168,6 +184,7 @@ class TestThroughUpstream:
             tools=tools,  # type: ignore[arg-type]
         )
         call = reply.choices[0].message.tool_calls[0]  # type: ignore[index]
+        assert isinstance(call, ChatCompletionMessageFunctionToolCall)
         assert call.function.name == "get_weather"
         assert reply.choices[0].finish_reason == "tool_calls"
         assert openai_upstream.requests[-1].body["tools"][0]["function"]["name"] == "get_weather"
@@ -230,18 +247,14 @@ class TestThroughUpstream:
             async for raw in response.aiter_raw():
                 if b'"content":"word' in raw:
                     break
-        for _ in range(50):
-            if stream_outcomes(openai_upstream):
-                break
-            await asyncio.sleep(0.1)
-        assert stream_outcomes(openai_upstream) == ["cancelled"]
+        outcomes = await eventually(lambda: stream_outcomes(openai_upstream))
+        assert outcomes == ["cancelled"]
 
 
-async def _usage_eventually(engine: AsyncEngine, user_id: str):  # type: ignore[no-untyped-def]
-    for _ in range(50):
+async def _usage_eventually(engine: AsyncEngine, user_id: str) -> UsageSummary:
+    async def recorded() -> UsageSummary | None:
         async with session_factory(engine)() as session:
             summary = await UsageService(session).summary(user_id)
-        if summary.calls:
-            return summary
-        await asyncio.sleep(0.05)
-    return summary
+        return summary if summary.calls else None
+
+    return await eventually(recorded, what="usage recorded")

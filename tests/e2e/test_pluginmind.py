@@ -5,7 +5,6 @@ the server in the middle of its job."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from tests.e2e.conftest import LiveServer, start_server, stop_server
 from tests.fixtures.upstreams.base import FakeUpstream
 from tests.fixtures.upstreams.fixtures import OPENAI_TEST_KEY
 from tests.fixtures.upstreams.jwks_fake import FakeGoogle, google, jwks_server
+from tests.fixtures.waiting import wait_until
 
 __all__ = ["google", "jwks_server"]
 
@@ -30,13 +30,11 @@ def serve(data_dir: Path, database_url: str, env: dict[str, str]) -> LiveServer:
 
 
 def poll(client: httpx.Client, job_id: str, until: set[str], timeout: float) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
+    def settled() -> dict[str, Any] | None:
         body: dict[str, Any] = client.get(f"/analyze-async/{job_id}").json()
-        if body.get("status") in until:
-            return body
-        assert time.monotonic() < deadline, body
-        time.sleep(0.1)
+        return body if body.get("status") in until else None
+
+    return wait_until(settled, timeout=timeout, what=f"job {job_id} in {sorted(until)}")
 
 
 def test_pluginmind_end_to_end(

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
 
 from tests.e2e.conftest import LiveServer, start_server, stop_server
+from tests.fixtures.sse import sse_events
 from tests.fixtures.upstreams.base import FakeUpstream
 from tests.fixtures.upstreams.fixtures import OPENAI_TEST_KEY
+from tests.fixtures.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -112,8 +113,8 @@ async def test_the_whole_journey(
             json={"content": "Stream please", "stream": True},
         ) as stream:
             assert stream.headers["content-type"].startswith("text/event-stream")
-            text = "".join([chunk async for chunk in stream.aiter_text()])
-        assert "event: done" in text
+            events = [event async for event in sse_events(stream)]
+        assert events[-1].event == "done"
         history = data(await client.get(f"/chats/{chat['id']}/messages", headers=headers))
         assert [m["role"] for m in history] == ["user", "assistant", "user", "assistant"]
 
@@ -125,13 +126,12 @@ async def test_the_whole_journey(
             ),
             201,
         )
-        deadline = time.monotonic() + 20
-        while True:
+
+        async def finished() -> dict[str, Any] | None:
             current = data(await client.get(f"/jobs/{job['id']}", headers=headers))
-            if current["status"] in ("completed", "failed"):
-                break
-            assert time.monotonic() < deadline, current
-            await asyncio.sleep(0.1)
+            return current if current["status"] in ("completed", "failed") else None
+
+        current = await eventually(finished, timeout=20, what="image job finished")
         assert current["status"] == "completed", current
         image = await client.get(current["result"]["imageUrl"], headers=headers)
         assert image.status_code == 200
