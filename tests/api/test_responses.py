@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from switchboard.api.responses import StreamingResponse
+from tests.fixtures.waiting import eventually
 
 
 def http_scope(spec: str = "2.3") -> dict[str, Any]:
@@ -46,7 +47,7 @@ async def ticking(closed: asyncio.Event, count: int = 1000) -> AsyncIterator[byt
     try:
         for i in range(count):
             yield f"data: {i}\n\n".encode()
-            await asyncio.sleep(0.001)
+            await asyncio.sleep(0.001)  # a slow source on purpose: the client leaves mid-way
     finally:
         closed.set()
 
@@ -74,7 +75,7 @@ async def test_a_cancellation_from_elsewhere_still_propagates() -> None:
     client = Client()
     closed = asyncio.Event()
     task = asyncio.create_task(respond(ticking(closed), client))
-    await asyncio.sleep(0.02)
+    await eventually(lambda: client.chunks, what="the stream under way")
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
@@ -95,5 +96,5 @@ async def test_an_error_of_the_body_propagates() -> None:
 async def test_no_watcher_is_left_behind() -> None:
     before = asyncio.all_tasks()
     await respond(ticking(asyncio.Event(), count=2), Client())
-    await asyncio.sleep(0)
+    await asyncio.sleep(0)  # one loop turn, for a watcher task to finish if one were left
     assert asyncio.all_tasks() - before == set()
