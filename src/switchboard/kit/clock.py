@@ -1,6 +1,11 @@
 """Time: always UTC, always aware, ISO-8601 with milliseconds and `Z` on the wire."""
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TypeAlias
+
+Clock: TypeAlias = Callable[[], datetime]
+"""Where a service reads the time (`utcnow`, or a test's clock)."""
 
 
 def utcnow() -> datetime:

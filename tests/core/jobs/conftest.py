@@ -22,19 +22,10 @@ from switchboard.core.jobs.runner import JobRunner, RunnerOptions
 from switchboard.core.jobs.schemas import JobCreate, JobRead
 from switchboard.core.jobs.service import JobService, JobSetup
 from switchboard.core.jobs.sweeper import JobSweeper, SweepOptions
-from switchboard.kit.clock import utcnow
 from switchboard.kit.db import UnitOfWork, session_factory, unit_of_work
 from switchboard.models import Job, User
 from tests.fixtures import jobs as test_jobs
-from tests.fixtures.clock import ManualClock
-
-# The jobs modules that read the time, each through its own `utcnow` name: leases (claims,
-# renewals, reaping, staleness, schedules), the runner (backoff), the service (`run_at`
-# delays, cancel) and the sweeper (recovery delays). They take no `clock=` parameter.
-READS_THE_TIME = tuple(
-    f"switchboard.core.jobs.{module}.utcnow"
-    for module in ("leases", "runner", "service", "sweeper")
-)
+from tests.fixtures.clock import ShiftedClock
 
 
 class RecordingQueue:
@@ -89,11 +80,14 @@ class JobsEnv:
     runner: JobRunner
     observer: RecordingObserver
     leases: JobLeases
+    clock: ShiftedClock
     users: list[str] = field(default_factory=list)
 
     @property
     def setup(self) -> JobSetup:
-        return JobSetup(registry=self.registry, queue=self.queue, bus=self.bus)
+        return JobSetup(
+            registry=self.registry, queue=self.queue, bus=self.bus, clock=self.clock.now
+        )
 
     def runner_with(self, **options: Any) -> JobRunner:
         """Another runner (another 'process') on the same database and bus."""
@@ -104,6 +98,7 @@ class JobsEnv:
             self.bus,
             RunnerOptions(**{**FAST, **options}),
             self.observer,
+            self.clock.now,
         )
 
     def sweeper(self, **options: Any) -> JobSweeper:
@@ -179,8 +174,10 @@ async def jobs_env(engine: AsyncEngine) -> AsyncIterator[JobsEnv]:
     bus = MemoryBus()
     queue = RecordingQueue()
     observer = RecordingObserver()
-    runner = JobRunner(units, registry, queue, bus, RunnerOptions(**FAST), observer)
-    yield JobsEnv(units, registry, bus, queue, runner, observer, JobLeases(units))
+    clock = ShiftedClock()
+    runner = JobRunner(units, registry, queue, bus, RunnerOptions(**FAST), observer, clock.now)
+    leases = JobLeases(units, clock.now)
+    yield JobsEnv(units, registry, bus, queue, runner, observer, leases, clock)
     await bus.aclose()
 
 
@@ -197,11 +194,8 @@ async def collect(bus: MemoryBus, topic: str) -> tuple[list[Event], asyncio.Task
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> ManualClock:
-    """The jobs engine's time, moved by hand (`clock.advance`) through leases, backoffs,
-    `run_at` and staleness. It starts at the real time: the rows' `created_at` and
-    `updated_at` are set by the database layer, which still reads the real clock."""
-    manual = ManualClock(start=utcnow())
-    for name in READS_THE_TIME:
-        monkeypatch.setattr(name, manual.now)
-    return manual
+def clock(jobs_env: JobsEnv) -> ShiftedClock:
+    """The jobs engine's time, injected into its leases, runner, sweeper and service:
+    `clock.advance` jumps past leases, backoffs, `run_at` and staleness. It follows the
+    real time otherwise, as the rows' `created_at` and `updated_at` do."""
+    return jobs_env.clock

@@ -21,7 +21,7 @@ from switchboard.core.jobs.runner import (
 from switchboard.core.jobs.schemas import JobStatus
 from switchboard.kit.clock import utcnow
 from tests.core.jobs.conftest import FAST, JobsEnv, collect
-from tests.fixtures.clock import ManualClock
+from tests.fixtures.clock import ShiftedClock
 from tests.fixtures.jobs import CALLS, CANCELLED
 from tests.fixtures.waiting import eventually
 
@@ -57,7 +57,7 @@ class TestSuccess:
 
 class TestRetries:
     async def test_retryable_error_backs_off_then_completes(
-        self, jobs_env: JobsEnv, clock: ManualClock
+        self, jobs_env: JobsEnv, clock: ShiftedClock
     ) -> None:
         owner = await jobs_env.user()
         runner = jobs_env.runner_with(retry_base_seconds=0.2, retry_max_seconds=0.2)
@@ -82,7 +82,7 @@ class TestRetries:
         assert jobs_env.observer.retries == ["test.flaky", "test.flaky"]
 
     async def test_retryable_error_fails_once_attempts_are_spent(
-        self, jobs_env: JobsEnv, clock: ManualClock
+        self, jobs_env: JobsEnv, clock: ShiftedClock
     ) -> None:
         owner = await jobs_env.user()
         job = await jobs_env.create(owner, "test.flaky", {"failures": 9, "kind": "rate_limited"})

@@ -14,13 +14,13 @@ from switchboard.core.jobs.schemas import JobStatus, ScheduleCreate
 from switchboard.kit.clock import utcnow
 from switchboard.models import Job, JobSchedule
 from tests.core.jobs.conftest import JobsEnv, collect
-from tests.fixtures.clock import ManualClock
+from tests.fixtures.clock import ShiftedClock
 from tests.fixtures.waiting import eventually, yield_to_loop
 
 DEAD_WORKERS_LEASE = 1.0
 
 
-async def _orphan(jobs_env: JobsEnv, clock: ManualClock, job_id: str) -> None:
+async def _orphan(jobs_env: JobsEnv, clock: ShiftedClock, job_id: str) -> None:
     """Claim `job_id` as a worker that then dies: its lease lapses."""
     claimed = await jobs_env.leases.claim(job_id, "dead-worker/1", DEAD_WORKERS_LEASE)
     assert claimed is not None
@@ -29,7 +29,7 @@ async def _orphan(jobs_env: JobsEnv, clock: ManualClock, job_id: str) -> None:
 
 class TestReaper:
     async def test_lapsed_lease_is_retried_and_completed(
-        self, jobs_env: JobsEnv, clock: ManualClock
+        self, jobs_env: JobsEnv, clock: ShiftedClock
     ) -> None:
         owner = await jobs_env.user()
         job = await jobs_env.create(owner, "test.echo", {"value": "orphan"})
@@ -47,7 +47,7 @@ class TestReaper:
         pump.cancel()
 
     async def test_redelivery_may_take_over_a_lapsed_lease(
-        self, jobs_env: JobsEnv, clock: ManualClock
+        self, jobs_env: JobsEnv, clock: ShiftedClock
     ) -> None:
         # The Redis broker's reclaim reaches a worker before any sweep does.
         owner = await jobs_env.user()
@@ -62,7 +62,7 @@ class TestReaper:
         assert (await jobs_env.sweeper().sweep()).reaped == 0
         assert await jobs_env.runner.run(job.id) == Outcome.SKIPPED
 
-    async def test_out_of_attempts_fails(self, jobs_env: JobsEnv, clock: ManualClock) -> None:
+    async def test_out_of_attempts_fails(self, jobs_env: JobsEnv, clock: ShiftedClock) -> None:
         owner = await jobs_env.user()
         job = await jobs_env.create(owner, "test.echo", {"value": "x"}, max_attempts=1)
         await _orphan(jobs_env, clock, job.id)
@@ -72,7 +72,7 @@ class TestReaper:
         assert row.status == JobStatus.FAILED and row.error_code == "worker_lost"
 
     async def test_cancel_requested_becomes_cancelled(
-        self, jobs_env: JobsEnv, clock: ManualClock
+        self, jobs_env: JobsEnv, clock: ShiftedClock
     ) -> None:
         owner = await jobs_env.user()
         job = await jobs_env.create(owner, "test.echo", {"value": "x"})
@@ -84,7 +84,7 @@ class TestReaper:
 
 class TestLostMessages:
     async def test_stale_pending_job_is_queued_again_once(
-        self, jobs_env: JobsEnv, clock: ManualClock
+        self, jobs_env: JobsEnv, clock: ShiftedClock
     ) -> None:
         owner = await jobs_env.user()
         job = await jobs_env.create(owner, "test.echo", {"value": "lost"})
@@ -97,7 +97,7 @@ class TestLostMessages:
         assert jobs_env.queue.ids() == [job.id]
 
     async def test_run_at_job_waits_then_is_picked_up(
-        self, jobs_env: JobsEnv, clock: ManualClock
+        self, jobs_env: JobsEnv, clock: ShiftedClock
     ) -> None:
         owner = await jobs_env.user()
         job = await jobs_env.create(

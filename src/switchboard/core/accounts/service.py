@@ -52,7 +52,7 @@ from switchboard.core.accounts.schemas import (
 )
 from switchboard.core.accounts.tokens import TokenSigner
 from switchboard.core.errors import SwitchboardError
-from switchboard.kit.clock import as_utc, utcnow
+from switchboard.kit.clock import Clock, as_utc, utcnow
 from switchboard.kit.crypto import constant_time_equal, random_token, sha256_hex
 from switchboard.kit.ids import canonical_id
 from switchboard.kit.pagination import Page, encode_cursor
@@ -67,8 +67,6 @@ MAX_USER_AGENT_LENGTH = 512
 
 # One shared hasher by default, so its dummy hash (for unknown emails) is made only once.
 _DEFAULT_PASSWORDS = Passwords()
-
-Clock = Callable[[], datetime]
 
 
 class AccountService:

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from switchboard.core.jobs.context import UnitOfWorkFactory
 from switchboard.core.jobs.schedule import next_run
 from switchboard.core.jobs.schemas import JobRead, JobStatus
-from switchboard.kit.clock import utcnow
+from switchboard.kit.clock import Clock, utcnow
 from switchboard.models import Job, JobSchedule
 
 RUNNING = JobStatus.RUNNING.value
@@ -89,8 +89,9 @@ class ScheduleDue:
 class JobLeases:
     """Unscoped operations on `jobs` and `job_schedules` for runners and sweepers."""
 
-    def __init__(self, units: UnitOfWorkFactory) -> None:
+    def __init__(self, units: UnitOfWorkFactory, clock: Clock = utcnow) -> None:
         self._units = units
+        self.clock = clock
 
     @asynccontextmanager
     async def _statement(self) -> AsyncIterator[AsyncSession]:
@@ -121,7 +122,7 @@ class JobLeases:
         """`claim` for several jobs in one statement (a runner's deliveries of one
         moment); the claimed ones by id. Each job is claimed at most once, so callers
         give every id once."""
-        now = utcnow()
+        now = self.clock()
         claimable = or_(
             and_(
                 JOBS.c.status == PENDING,
@@ -154,7 +155,7 @@ class JobLeases:
 
     async def renew(self, job_id: str, owner: str, lease_seconds: float) -> LeaseState | None:
         """Extend the lease; None when the job is no longer ours to run."""
-        expires = utcnow() + timedelta(seconds=lease_seconds)
+        expires = self.clock() + timedelta(seconds=lease_seconds)
         async with self._statement() as session:
             flag = await session.scalar(
                 update(JOBS)
@@ -194,7 +195,7 @@ class JobLeases:
         finished: dict[int, JobRead] = {}
         async with self._statement() as session:
             for rounds in _rounds(items):
-                statement = _finish_statement([items[i] for i in rounds], utcnow())
+                statement = _finish_statement([items[i] for i in rounds], self.clock())
                 result = await session.execute(statement)
                 by_id = {job.id: job for job in map(_read, result.mappings())}
                 for i in rounds:
@@ -240,7 +241,7 @@ class JobLeases:
     async def stale_pending(self, older_than: float, limit: int) -> list[str]:
         """Pending jobs due for `older_than` seconds without having started: their
         message was lost (a restart, Redis down). Marked so the next sweep waits again."""
-        now = utcnow()
+        now = self.clock()
         cutoff = now - timedelta(seconds=older_than)
         async with self._units() as uow:
             ids = list(
@@ -278,7 +279,7 @@ class JobLeases:
     async def reap(self, limit: int) -> list[Reaped]:
         """Running jobs whose lease lapsed: cancelled if asked, failed when out of
         attempts, otherwise back to pending for another worker."""
-        now = utcnow()
+        now = self.clock()
         async with self._units() as uow:
             ids = list(
                 await uow.session.scalars(
@@ -308,7 +309,7 @@ class JobLeases:
         async with self._units() as uow:
             rows = await uow.session.execute(
                 select(JobSchedule.id, JobSchedule.type, JobSchedule.next_run_at)
-                .where(JobSchedule.enabled.is_(True), JobSchedule.next_run_at <= utcnow())
+                .where(JobSchedule.enabled.is_(True), JobSchedule.next_run_at <= self.clock())
                 .order_by(JobSchedule.next_run_at)
                 .limit(limit)
             )
@@ -321,7 +322,7 @@ class JobLeases:
             schedule = await uow.session.get(JobSchedule, due.id)
             if schedule is None:
                 return None
-            now = utcnow()
+            now = self.clock()
             following = next_run(schedule.cron, schedule.timezone, max(now, due.next_run_at))
             won = await uow.session.scalar(
                 update(JobSchedule)
@@ -352,7 +353,7 @@ class JobLeases:
             schedule = await uow.session.get(JobSchedule, due.id)
             if schedule is None:
                 return
-            following = next_run(schedule.cron, schedule.timezone, utcnow())
+            following = next_run(schedule.cron, schedule.timezone, self.clock())
             await uow.session.execute(
                 update(JobSchedule)
                 .where(JobSchedule.id == due.id, JobSchedule.next_run_at == due.next_run_at)

@@ -48,7 +48,7 @@ from switchboard.core.jobs.ports import JobObserver, JobQueue, NullObserver
 from switchboard.core.jobs.registry import JobRegistry, JobType
 from switchboard.core.jobs.schemas import JobRead, JobStatus
 from switchboard.kit.batching import Coalescer
-from switchboard.kit.clock import utcnow
+from switchboard.kit.clock import Clock, utcnow
 
 log = structlog.get_logger(__name__)
 
@@ -115,6 +115,7 @@ class JobRunner:
         bus: EventBus,
         options: RunnerOptions | None = None,
         observer: JobObserver | None = None,
+        clock: Clock = utcnow,
     ) -> None:
         self.units = units
         self.registry = registry
@@ -122,7 +123,7 @@ class JobRunner:
         self.bus = bus
         self.options = options or RunnerOptions()
         self.observer = observer or NullObserver()
-        self.leases = JobLeases(units)
+        self.leases = JobLeases(units, clock)
         # Deliveries and finishes of the same moment share one statement or transaction:
         # a burst of N jobs costs two round trips to the database instead of 2N.
         self._claims: Coalescer[str, tuple[JobRead, str] | None] = Coalescer(
@@ -385,7 +386,7 @@ class _Execution:
             options.retry_max_seconds,
             error.retry_after,
         )
-        run_at = utcnow() + timedelta(seconds=delay)
+        run_at = self.r.leases.clock() + timedelta(seconds=delay)
         again = await self.r.leases.retry_later(
             self.job.id, self.owner, run_at, error.message, error.code
         )

@@ -26,7 +26,7 @@ from switchboard.core.jobs.schemas import (
     ScheduleCreate,
     ScheduleRead,
 )
-from switchboard.kit.clock import utcnow
+from switchboard.kit.clock import Clock, utcnow
 from switchboard.kit.db import UnitOfWork
 from switchboard.kit.ids import canonical_id
 from switchboard.kit.pagination import Page
@@ -42,6 +42,7 @@ class JobSetup:
     registry: JobRegistry
     queue: JobQueue
     bus: EventBus
+    clock: Clock = utcnow
 
 
 class JobService:
@@ -116,7 +117,7 @@ class JobService:
         job = await self._require(owner_id, job_id)
         was_running = job.status == JobStatus.RUNNING.value
         if not JobStatus(job.status).finished:
-            cancelled = await self._jobs.cancel(owner_id, job.id, utcnow())
+            cancelled = await self._jobs.cancel(owner_id, job.id, self._setup.clock())
             if cancelled is not None:
                 read = JobRead.model_validate(cancelled)
                 self._after_commit_announce(read, "cancelled")
@@ -166,7 +167,7 @@ class JobService:
             params=params.model_dump(mode="json"),
             cron=data.cron,
             timezone=data.timezone,
-            next_run_at=next_run(data.cron, data.timezone, utcnow()),
+            next_run_at=next_run(data.cron, data.timezone, self._setup.clock()),
             name=data.name,
             source=data.source,
         )
@@ -198,7 +199,7 @@ class JobService:
         queue = self._setup.queue
         delay = 0.0
         if job.run_at is not None:
-            delay = max((job.run_at - utcnow()).total_seconds(), 0.0)
+            delay = max((job.run_at - self._setup.clock()).total_seconds(), 0.0)
 
         async def enqueue() -> None:
             await queue.enqueue(job.id, delay=delay)

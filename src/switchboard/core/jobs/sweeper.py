@@ -30,7 +30,6 @@ from switchboard.core.jobs.events import publish_job_event
 from switchboard.core.jobs.leases import JobLeases, ScheduleDue
 from switchboard.core.jobs.ports import JobObserver, JobQueue, NullObserver
 from switchboard.core.jobs.registry import JobRegistry
-from switchboard.kit.clock import utcnow
 
 log = structlog.get_logger(__name__)
 
@@ -79,7 +78,7 @@ class JobSweeper:
         """At start-up: queue every pending job again (the broker may have lost them)
         and deal with lapsed leases. Returns how many jobs were queued."""
         pending = await self._leases.pending_ids(self.options.recover_limit)
-        now = utcnow()
+        now = self._leases.clock()
         for job_id, run_at in pending:
             delay = max((run_at - now).total_seconds(), 0.0) if run_at else 0.0
             await self._queue.enqueue(job_id, delay=delay)
