@@ -112,13 +112,26 @@ class SocketIOHub:
         return set(self._joined.get(sid, set()))
 
     async def aclose(self) -> None:
-        """Stop every forwarder (their subscriptions close)."""
+        """Stop every forwarder (their subscriptions close) and the Redis manager."""
         tasks = list(self._forwarders.values())
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._forwarders.clear()
         self._ready.clear()
+        await self._close_manager()
+
+    async def _close_manager(self) -> None:
+        # python-socketio's Redis manager listens in a task of its own, on connections of
+        # its own, and offers no way to stop: cancel the task, then close its clients.
+        manager = self.sio.manager
+        listener = getattr(manager, "thread", None)
+        if isinstance(listener, asyncio.Task):
+            listener.cancel()
+            await asyncio.gather(listener, return_exceptions=True)
+        for client in (getattr(manager, "pubsub", None), getattr(manager, "redis", None)):
+            if client is not None:
+                await client.aclose()
 
     # -- connection lifecycle -----------------------------------------------------------
     async def _connect(self, sid: str, environ: dict[str, Any], auth: object = None) -> None:
