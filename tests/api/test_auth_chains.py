@@ -152,10 +152,12 @@ async def test_missing_credentials_use_the_chains_message_and_code(harness: Harn
 async def test_bearer_reads_the_socketio_auth_payload(harness: Harness) -> None:
     user = await harness.user("a@example.com")
     chain = AuthChain(Bearer())
-    found = await principal_of(harness, chain, Handshake(socket_scope(), {"token": user.api_key}))
+    found = await principal_of(
+        harness, chain, Handshake.from_scope(socket_scope(), {"token": user.api_key})
+    )
     assert found is not None and found.user_id == user.id
     found = await principal_of(
-        harness, chain, Handshake(socket_scope(), {"token": user.access_token})
+        harness, chain, Handshake.from_scope(socket_scope(), {"token": user.access_token})
     )
     assert found is not None and found.user_id == user.id
 
@@ -164,7 +166,7 @@ async def test_the_bearer_header_wins_over_the_socketio_payload(harness: Harness
     first, second = await harness.user("a@example.com"), await harness.user("b@example.com")
     scope = socket_scope(headers=[(b"authorization", f"Bearer {first.api_key}".encode())])
     found = await principal_of(
-        harness, AuthChain(Bearer()), Handshake(scope, {"token": second.api_key})
+        harness, AuthChain(Bearer()), Handshake.from_scope(scope, {"token": second.api_key})
     )
     assert found is not None and found.user_id == first.id
 
@@ -174,13 +176,18 @@ async def test_an_unusable_socketio_payload_is_no_credential(
     harness: Harness, payload: object
 ) -> None:
     assert (
-        await principal_of(harness, AuthChain(Bearer()), Handshake(socket_scope(), payload)) is None
+        await principal_of(
+            harness, AuthChain(Bearer()), Handshake.from_scope(socket_scope(), payload)
+        )
+        is None
     )
 
 
 async def test_a_wrong_socketio_token_is_refused(harness: Harness) -> None:
     with pytest.raises(Unauthenticated):
-        await principal_of(harness, AuthChain(Bearer()), Handshake(socket_scope(), {"token": "x"}))
+        await principal_of(
+            harness, AuthChain(Bearer()), Handshake.from_scope(socket_scope(), {"token": "x"})
+        )
 
 
 # -- QueryToken -----------------------------------------------------------------------------
@@ -189,7 +196,9 @@ async def test_a_wrong_socketio_token_is_refused(harness: Harness) -> None:
 async def test_query_token_is_accepted_on_a_websocket(harness: Harness) -> None:
     user = await harness.user("a@example.com")
     scope = socket_scope(f"token={user.api_key}")
-    found = await principal_of(harness, AuthChain(Bearer(), QueryToken()), Handshake(scope))
+    found = await principal_of(
+        harness, AuthChain(Bearer(), QueryToken()), Handshake.from_scope(scope)
+    )
     assert found is not None and found.user_id == user.id
 
 
@@ -230,15 +239,17 @@ async def test_query_token_can_refuse_event_streams_and_use_another_name(
     assert status == 401
     named = AuthChain(QueryToken(name="access_token"))
     scope = socket_scope(f"token={user.api_key}")
-    assert await principal_of(harness, named, Handshake(scope)) is None
+    assert await principal_of(harness, named, Handshake.from_scope(scope)) is None
     scope = socket_scope(f"access_token={user.api_key}")
-    found = await principal_of(harness, named, Handshake(scope))
+    found = await principal_of(harness, named, Handshake.from_scope(scope))
     assert found is not None and found.user_id == user.id
 
 
 async def test_a_wrong_query_token_is_refused(harness: Harness) -> None:
     with pytest.raises(Unauthenticated):
-        await principal_of(harness, AuthChain(QueryToken()), Handshake(socket_scope("token=nope")))
+        await principal_of(
+            harness, AuthChain(QueryToken()), Handshake.from_scope(socket_scope("token=nope"))
+        )
 
 
 # -- Cookie ---------------------------------------------------------------------------------
@@ -381,7 +392,7 @@ async def test_any_other_token_passes_to_the_next_scheme(harness: Harness, wrong
 
 
 async def test_shared_secret_reads_the_socketio_auth_payload(harness: Harness) -> None:
-    handshake = Handshake(socket_scope(), {"token": SECRET})
+    handshake = Handshake.from_scope(socket_scope(), {"token": SECRET})
     found = await principal_of(harness, AuthChain(SharedSecret(SECRET), Bearer()), handshake)
     assert found is not None and found.is_owner
 

@@ -184,7 +184,7 @@ async def test_socket_handshakes_take_the_token_from_the_auth_payload(
         "headers": [(b"host", b"testserver")],
         "client": ("127.0.0.1", 50000),
     }
-    handshake = Handshake(scope, socketio_auth={"token": tenant_token(tenant)})
+    handshake = Handshake.from_scope(scope, {"token": tenant_token(tenant)})
 
     async def work(services: Services) -> Principal | None:
         return await CHAIN.authenticate(handshake, services)

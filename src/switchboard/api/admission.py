@@ -85,8 +85,11 @@ class Admission:
         if self.rule is None or "/" in self.rule:
             return self.rule
         options = ctx.options
-        named = {"default": options.rate_limit_default, "auth": options.rate_limit_auth}
-        return named.get(self.rule) or options.rate_limits[self.rule]
+        if self.rule == "default":
+            return options.rate_limit_default
+        if self.rule == "auth":
+            return options.rate_limit_auth
+        return options.rate_limits[self.rule]
 
     async def check(self, request: Request, ctx: AppContext, principal: Principal | None) -> None:
         """Scope, then rate: raises `PermissionDenied` or `RateLimited`."""

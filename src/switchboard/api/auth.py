@@ -35,14 +35,20 @@ MAX_BEARER_LENGTH = 4096
 class Handshake:
     """Where credentials can arrive: one HTTP request, WebSocket or Socket.IO connect."""
 
-    scope: Scope
+    # The request or WebSocket (its parsed headers, cookies, query and client are reused).
+    connection: HTTPConnection
     # Socket.IO's `auth` payload (`io(url, {auth: {token}})`); None elsewhere.
     socketio_auth: object = None
 
+    @classmethod
+    def from_scope(cls, scope: Scope, socketio_auth: object = None) -> Handshake:
+        """The handshake of a bare ASGI scope (Socket.IO's connect)."""
+        return cls(HTTPConnection(scope), socketio_auth)
+
     @property
-    def connection(self) -> HTTPConnection:
-        """Starlette's view of the scope: headers, cookies, query, client, URL."""
-        return HTTPConnection(self.scope)
+    def scope(self) -> Scope:
+        """The connection's ASGI scope."""
+        return self.connection.scope
 
     @property
     def is_socket(self) -> bool:
@@ -215,13 +221,13 @@ class AuthChain:
 
     async def require(self, request: Request, services: ServicesDep) -> Principal:
         """Dependency: the authenticated caller (401 in the face's shape otherwise)."""
-        principal = await self.principal(Handshake(request.scope), services)
+        principal = await self.principal(Handshake(request), services)
         request.state.principal = principal
         return principal
 
     async def optional(self, request: Request, services: ServicesDep) -> Principal | None:
         """Dependency: the caller when a credential was presented, else None."""
-        principal = await self.authenticate(Handshake(request.scope), services)
+        principal = await self.authenticate(Handshake(request), services)
         if principal is not None:
             request.state.principal = principal
         return principal

@@ -114,7 +114,7 @@ def build_app(ctx: AppContext, settings: Any, tasks: dict[str, str]) -> tuple[Fa
     @app.get("/_rt/events")
     async def events(request: Request, topic: str) -> Response:
         try:
-            principal = await authenticate(Handshake(request.scope))
+            principal = await authenticate(Handshake(request))
             await ctx.topics.authorize(principal, topic)
         except NotFound:
             return JSONResponse({"error": "not_found"}, status_code=404)

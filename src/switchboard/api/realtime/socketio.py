@@ -136,7 +136,7 @@ class SocketIOHub:
     # -- connection lifecycle -----------------------------------------------------------
     async def _connect(self, sid: str, environ: dict[str, Any], auth: object = None) -> None:
         # python-engineio keeps the ASGI scope of the handshake request in the environ.
-        handshake = Handshake(environ["asgi.scope"], socketio_auth=auth or {})
+        handshake = Handshake.from_scope(environ["asgi.scope"], auth or {})
         try:
             principal = await self._authenticate(handshake)
         except SwitchboardError as exc:

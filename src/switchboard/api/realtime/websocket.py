@@ -75,7 +75,7 @@ async def accept_authenticated(
     browsers can read; without it the handshake itself is refused (HTTP 403).
     """
     try:
-        principal = await authenticate(Handshake(websocket.scope))
+        principal = await authenticate(Handshake(websocket))
     except SwitchboardError as exc:
         if exc.kind not in (ErrorKind.UNAUTHENTICATED, ErrorKind.PERMISSION_DENIED):
             raise
