@@ -169,15 +169,6 @@ def admission_of(route: APIRoute) -> Admission | None:
     return found
 
 
-async def count(
-    request: Request, ctx: AppContext, rate: str, *key: str, dialect: Dialect
-) -> RateDecision:
-    """Count a hit on `rate` outside a declared admission (e.g. failed sign-ins only)."""
-    decision = await ctx.limiter.hit(rate, *key)
-    remember(request.scope, decision, dialect)
-    return decision
-
-
 def remember(scope: Scope, decision: RateDecision, dialect: Dialect) -> None:
     """Leave `decision` for the response's rate-limit headers."""
     scope.setdefault("state", {})[STATE_KEY] = RateHeaders(decision, dialect)
