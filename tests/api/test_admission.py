@@ -18,7 +18,6 @@ from switchboard.api.admission import (
     KeyBy,
     admission_of,
     admitted_explicitly,
-    count,
 )
 from switchboard.api.auth import AuthChain, Bearer
 from switchboard.api.faces import api_routes
@@ -211,25 +210,6 @@ def assert_refusal(response: httpx.Response) -> None:
     error = response.json()["error"]
     assert (error["kind"], error["code"]) == ("rate_limited", "rate_limit_exceeded")
     assert 1 <= int(response.headers["retry-after"]) <= 60
-
-
-async def test_count_outside_an_admission_leaves_headers(harness: Harness) -> None:
-    router = plain_router()
-
-    @router.post("/sign-in", dependencies=[Admit(None, rule=None)])
-    async def sign_in(request: Request) -> dict[str, bool]:
-        decision = await count(
-            request, harness.ctx, "3/minute", "sign-in", "somebody", dialect=Dialect.RATELIMIT
-        )
-        return {"allowed": decision.allowed}
-
-    async with serve(small_app(harness, router)) as client:
-        response = await client.post("/sign-in")
-    assert response.json() == {"allowed": True}
-    assert (response.headers["ratelimit-limit"], response.headers["ratelimit-remaining"]) == (
-        "3",
-        "2",
-    )
 
 
 def test_an_explicitly_admitted_endpoint_is_found() -> None:

@@ -24,6 +24,7 @@ from switchboard.api.faces import (
     FaceSpec,
     Lifespan,
     Mount,
+    Mounted,
     SocketRoute,
     api_routes,
     mount_faces,
@@ -246,6 +247,27 @@ async def test_hooks_started_before_a_failing_one_are_closed(
     with pytest.raises(RuntimeError, match="a2 cannot start"):
         await run_app_with(faces, settings_factory, monkeypatch)
     assert events == ["start a1", "start a2", "stop a1"]
+
+
+async def test_a_mount_holding_resources_is_closed_when_the_app_stops(
+    settings_factory: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events: list[str] = []
+
+    async def close() -> None:
+        events.append("closed")
+
+    def build(ctx: AppContext, options: Any) -> Mounted:
+        async def asgi(scope: Any, receive: Any, send: Any) -> None:
+            await PlainTextResponse("mounted")(scope, receive, send)
+
+        return Mounted(asgi, close)
+
+    faces = [face("a", mounts=[Mount("/sock", build)], lifespans=[hook("a1", events)])]
+    await run_app_with(faces, settings_factory, monkeypatch)
+    # The mount was built before the face's hooks started: it is closed after they stop
+    # (and, in the app, before the bus and the database close).
+    assert events == ["start a1", "stop a1", "closed"]
 
 
 # -- every registered face -------------------------------------------------------------------

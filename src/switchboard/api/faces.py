@@ -9,8 +9,8 @@ admission (default deny) and two faces that set one shared key differently.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -32,11 +32,19 @@ Lifespan = Callable[[AppContext], AbstractAsyncContextManager[None]]
 
 
 @dataclass(frozen=True, slots=True)
+class Mounted:
+    """A mounted ASGI app that holds resources: `close` runs when the app stops."""
+
+    app: ASGIApp
+    close: Callable[[], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
 class Mount:
     """An ASGI app mounted at a path (Socket.IO), built once the context exists."""
 
     path: str
-    build: Callable[[AppContext, Any], ASGIApp]
+    build: Callable[[AppContext, Any], ASGIApp | Mounted]
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +119,12 @@ def mount_faces(
             for path in socket.paths:
                 app.add_api_websocket_route(path, socket.endpoint)
         for mount in spec.mounts:
-            app.mount(mount.path, mount.build(ctx, face.options))
+            built = mount.build(ctx, face.options)
+            if isinstance(built, Mounted):
+                app.mount(mount.path, built.app)
+                lifespans.append(_closing(built.close))
+            else:
+                app.mount(mount.path, built)
         lifespans.extend(spec.lifespans)
     fragments = [
         *extra_shared,
@@ -126,6 +139,17 @@ def mount_faces(
     except ValueError as exc:
         raise FaceMountError(str(exc)) from None
     return lifespans
+
+
+def _closing(close: Callable[[], Awaitable[None]]) -> Lifespan:
+    @asynccontextmanager
+    async def lifespan(_: AppContext) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await close()
+
+    return lifespan
 
 
 def api_routes(routes: Iterable[BaseRoute]) -> Iterator[APIRoute]:

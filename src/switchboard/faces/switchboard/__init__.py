@@ -7,7 +7,7 @@ from switchboard.api.auth import BEARER
 from switchboard.api.faces import FaceSpec
 from switchboard.faces.switchboard.errors import render_error
 from switchboard.faces.switchboard.routes import events, jobs, replies, schedules, usage
-from switchboard.faces.switchboard.sockets import SOCKETIO, close_socketio
+from switchboard.faces.switchboard.sockets import SOCKETIO
 
 FACE = FaceSpec(
     name="switchboard",
@@ -15,7 +15,6 @@ FACE = FaceSpec(
     render_error=render_error,
     auth=BEARER,
     mounts=[SOCKETIO],
-    lifespans=[close_socketio],
 )
 
 __all__ = ["FACE"]
