@@ -2,15 +2,12 @@
 operator's setting turns the bypass on."""
 
 # No `from __future__ import annotations`: the server's test route depends on a local chain.
-import asyncio
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import Depends
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -23,8 +20,7 @@ from switchboard.config import Settings
 from switchboard.core.accounts.principal import Principal
 from tests.api.apps import plain_router, principal_body
 from tests.fixtures.app import make_settings
-from tests.fixtures.network import free_port
-from tests.fixtures.waiting import wait_until
+from tests.fixtures.threaded_server import serve_in_thread
 
 LOCAL_HOST = [(b"host", b"127.0.0.1:8000")]
 
@@ -216,18 +212,8 @@ def local_server(tmp_path: Path, migrated_url: str, engine: AsyncEngine) -> Iter
         return principal_body(principal)
 
     app.include_router(router)
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
-    thread.start()
-    wait_until(lambda: server.started or not thread.is_alive(), timeout=15, what="server start")
-    assert server.started, "server did not start"
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=20)
-    assert not thread.is_alive(), "server did not stop"
+    with serve_in_thread(app, name="local-trust-server") as server:
+        yield server.url
 
 
 async def test_through_a_real_server_on_loopback(local_server: str) -> None:

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import threading
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-import uvicorn
 from fastapi import FastAPI, Request, WebSocket
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sse_starlette import ServerSentEvent
@@ -32,8 +30,8 @@ from switchboard.core.errors import NotFound, SwitchboardError
 from switchboard.core.events.access import OwnershipRegistry, TopicAccess
 from switchboard.core.events.schemas import Event
 from tests.fixtures.app import User, make_settings
-from tests.fixtures.network import free_port
-from tests.fixtures.waiting import eventually, wait_until
+from tests.fixtures.threaded_server import serve_in_thread
+from tests.fixtures.waiting import eventually
 
 T = TypeVar("T")
 CLOSE_NOT_FOUND = 4404
@@ -164,39 +162,8 @@ def realtime_server(
     ctx = build_context(settings)
     tasks: dict[str, str] = {}
     app, hub = build_app(ctx, settings, tasks)
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    loops: list[asyncio.AbstractEventLoop] = []
-
-    def serve() -> None:
-        loop = asyncio.new_event_loop()
-        loops.append(loop)
-        try:
-            loop.run_until_complete(server.serve())
-            loop.run_until_complete(hub.aclose())
-            # Library watchers (sse-starlette's shutdown watcher) outlive the server.
-            leftovers = asyncio.all_tasks(loop)
-            for task in leftovers:
-                task.cancel()
-            if leftovers:
-                loop.run_until_complete(asyncio.wait(leftovers, timeout=5))
-        finally:
-            loop.close()
-
-    thread = threading.Thread(target=serve, name="realtime-server", daemon=True)
-    thread.start()
-
-    def started() -> bool:
-        assert thread.is_alive(), "server thread ended"
-        return server.started
-
-    wait_until(started, timeout=15, what="the realtime server to start")
-    yield RealtimeServer(f"http://127.0.0.1:{port}", ctx, hub, loops[0], tasks)
-    server.should_exit = True
-    thread.join(timeout=20)
-    assert not thread.is_alive(), "server did not stop"
+    with serve_in_thread(app, name="realtime-server", after=hub.aclose) as server:
+        yield RealtimeServer(server.url, ctx, hub, server.loop, tasks)
 
 
 @pytest.fixture(autouse=True)

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import threading
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
 import pytest
-import uvicorn
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from switchboard.app import create_app
@@ -21,8 +19,7 @@ from switchboard.core.accounts.schemas import UserCreate
 from switchboard.core.container import AppContext
 from switchboard.core.events.schemas import Event
 from tests.fixtures.app import User, make_settings
-from tests.fixtures.network import free_port
-from tests.fixtures.waiting import wait_until
+from tests.fixtures.threaded_server import serve_in_thread
 
 T = TypeVar("T")
 
@@ -72,34 +69,8 @@ def live_app(tmp_path_factory: pytest.TempPathFactory, migrated_url: str) -> Ite
     settings = make_settings(tmp_path_factory.mktemp("native"), migrated_url)
     ctx = build_context(settings)
     app = create_app(settings, context=ctx)
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    loops: list[asyncio.AbstractEventLoop] = []
-
-    def serve() -> None:
-        loop = asyncio.new_event_loop()
-        loops.append(loop)
-        try:
-            loop.run_until_complete(server.serve())
-            # Library watchers (sse-starlette's, python-socketio's) outlive the server.
-            leftovers = asyncio.all_tasks(loop)
-            for task in leftovers:
-                task.cancel()
-            if leftovers:
-                loop.run_until_complete(asyncio.wait(leftovers, timeout=5))
-        finally:
-            loop.close()
-
-    thread = threading.Thread(target=serve, name="native-face-server", daemon=True)
-    thread.start()
-    wait_until(lambda: server.started or not thread.is_alive(), timeout=15, what="server start")
-    assert server.started, "server did not start"
-    yield LiveApp(f"http://127.0.0.1:{port}", ctx, loops[0])
-    server.should_exit = True
-    thread.join(timeout=20)
-    assert not thread.is_alive(), "server did not stop"
+    with serve_in_thread(app, name="native-face-server") as server:
+        yield LiveApp(server.url, ctx, server.loop)
 
 
 @pytest.fixture
