@@ -34,7 +34,7 @@ from switchboard.core.analysis.service import (
 from switchboard.core.analysis.tasks import analysis_job_types
 from switchboard.core.catalog.models import ModelResolver
 from switchboard.core.catalog.service import CatalogCache
-from switchboard.core.container import AppContext, AppOptions
+from switchboard.core.container import AppContext, AppOptions, Services
 from switchboard.core.conversations.active import ActiveReplies
 from switchboard.core.conversations.repository import ConversationRepository
 from switchboard.core.conversations.runner import ReplyRunner
@@ -249,11 +249,11 @@ def build_issuers(settings: Settings, fetcher: KeyFetcher) -> dict[str, IdTokenV
     return {config.name: IdTokenVerifier(config, fetcher) for config in configs}
 
 
-def build_account_purge() -> AccountPurge:
+def build_account_purge() -> AccountPurge[Services]:
     """Each domain's part of deleting an account, in order; the user row goes last, and
     with it, by cascade, every row the account owns. A domain that keeps anything the
     database cannot cascade (bytes, caches, state elsewhere) adds its purger here."""
-    purge = AccountPurge()
+    purge: AccountPurge[Services] = AccountPurge()
     # The stored bytes of the user's files, once the deletion commits.
     purge.register("media", lambda services, user_id: services.media.purge_owner(user_id))
     # Endpoints and catalogs cached from the user's connections.

@@ -33,7 +33,7 @@ OwnedRows = dict[str, set[tuple[Any, ...]]]
 class TestRegistry:
     async def test_purgers_run_in_order_then_the_account_goes(self) -> None:
         calls: list[tuple[str, str]] = []
-        purge = AccountPurge()
+        purge: AccountPurge[Services] = AccountPurge()
         purge.register("first", _recorder("first", calls))
         purge.register("second", _recorder("second", calls))
 
@@ -44,7 +44,7 @@ class TestRegistry:
 
     async def test_a_failing_purger_keeps_the_account(self) -> None:
         calls: list[tuple[str, str]] = []
-        purge = AccountPurge()
+        purge: AccountPurge[Services] = AccountPurge()
 
         async def failing(services: Services, user_id: str) -> None:
             raise UserNotFound()
@@ -55,7 +55,7 @@ class TestRegistry:
         assert calls == []
 
     def test_a_name_is_registered_once(self) -> None:
-        purge = AccountPurge()
+        purge: AccountPurge[Services] = AccountPurge()
         purge.register("media", _recorder("media", []))
         with pytest.raises(ValueError, match="media"):
             purge.register("media", _recorder("media", []))

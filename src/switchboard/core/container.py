@@ -102,7 +102,7 @@ class AppContext:
     # configured); their JWKS caches are shared by the whole process.
     issuers: dict[str, IdTokenVerifier]
     # Each domain's part of deleting an account, in order (registered in bootstrap).
-    account_purge: AccountPurge
+    account_purge: AccountPurge[Services]
 
     @property
     def google(self) -> IdTokenVerifier:

@@ -11,21 +11,36 @@ whole. The composition root registers them (`bootstrap.build_account_purge`).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from switchboard.core.container import Services
-
-Purger = Callable[["Services", str], Awaitable[None]]
+from typing import Generic, Protocol, TypeVar
 
 
-class AccountPurge:
+class AccountDeleter(Protocol):
+    """What deletes the user row itself (`AccountService`)."""
+
+    async def delete_user(self, user_id: str) -> None:
+        """Delete the user; its rows go by cascade."""
+        ...
+
+
+class Purgeable(Protocol):
+    """The services a purge runs with (`core.container.Services`)."""
+
+    @property
+    def accounts(self) -> AccountDeleter:
+        """Users, deleted last."""
+        ...
+
+
+S = TypeVar("S", bound=Purgeable)
+
+
+class AccountPurge(Generic[S]):
     """The ordered purgers that delete an account; the user row itself goes last."""
 
     def __init__(self) -> None:
-        self._purgers: dict[str, Purger] = {}
+        self._purgers: dict[str, Callable[[S, str], Awaitable[None]]] = {}
 
-    def register(self, name: str, purger: Purger) -> None:
+    def register(self, name: str, purger: Callable[[S, str], Awaitable[None]]) -> None:
         """Add `purger` after those already registered; a name may be used once."""
         if name in self._purgers:
             raise ValueError(f"an account purger named {name!r} is already registered")
@@ -36,7 +51,7 @@ class AccountPurge:
         """The registered purgers, in the order they run."""
         return tuple(self._purgers)
 
-    async def run(self, services: Services, user_id: str) -> None:
+    async def run(self, services: S, user_id: str) -> None:
         """Purge every domain of `user_id`, then delete the account (`UserNotFound` if
         there is none, which rolls the unit of work back with everything deferred)."""
         for purger in self._purgers.values():
