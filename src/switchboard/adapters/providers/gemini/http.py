@@ -4,10 +4,16 @@ google-genai reads a stream through several nested async generators and closes n
 them when the outer one is closed, so an abandoned stream's response would stay open
 until the cycle collector runs. Every streamed response opened while `OPEN_STREAMS`
 holds a list is put in that list, so the adapter can close it itself, at once.
+
+Closing the response alone leaves httpx's own byte generators suspended; the collector
+later finalises each of them with its own `aclose` task, and two such tasks on one chain
+race ("async generator already executing"). So a tracked response's byte stream also
+closes the iterators it handed out, innermost first, when it is closed.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from contextvars import ContextVar
 
 import httpx2
@@ -16,6 +22,26 @@ from httpx2._client import UseClientDefault
 OPEN_STREAMS: ContextVar[list[httpx2.Response] | None] = ContextVar(
     "gemini_open_streams", default=None
 )
+
+
+class ClosingByteStream(httpx2.AsyncByteStream):
+    """A response byte stream whose `aclose` also closes the iterators read from it."""
+
+    def __init__(self, inner: httpx2.AsyncByteStream) -> None:
+        self._inner = inner
+        self._iterators: list[AsyncIterator[bytes]] = []
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        iterator = self._inner.__aiter__()
+        self._iterators.append(iterator)
+        return iterator
+
+    async def aclose(self) -> None:
+        for iterator in self._iterators:
+            aclose = getattr(iterator, "aclose", None)
+            if aclose is not None:
+                await aclose()
+        await self._inner.aclose()
 
 
 class StreamTrackingClient(httpx2.AsyncClient):
@@ -40,6 +66,7 @@ class StreamTrackingClient(httpx2.AsyncClient):
             request, stream=stream, auth=auth, follow_redirects=follow_redirects
         )
         opened = OPEN_STREAMS.get()
-        if stream and opened is not None:
+        if stream and opened is not None and isinstance(response.stream, httpx2.AsyncByteStream):
+            response.stream = ClosingByteStream(response.stream)
             opened.append(response)
         return response
