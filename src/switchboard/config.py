@@ -102,6 +102,33 @@ class Settings(BaseSettings):
     # `tests.fixtures.jobs`). Comma-separated.
     extra_task_modules: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
+    # Caps on one user's work (0 turns a cap off). Defaults a user never meets in normal use.
+    max_streams_per_user: int = Field(default=32, ge=0)
+    max_queued_jobs_per_user: int = Field(default=200, ge=0)
+    max_schedules_per_user: int = Field(default=20, ge=0)
+    # The native face's per-user limit (limits notation, e.g. "600/minute").
+    switchboard_rate_limit: str = "600/minute"
+
+    # HTTP server limits, enforced whatever HTTP implementation uvicorn picks.
+    http_max_header_bytes: int = Field(default=65_536, ge=1024)
+    http_max_headers: int = Field(default=100, ge=1)
+    # Seconds a client has to send a request's headers (slowloris), and an idle
+    # keep-alive connection is kept.
+    http_header_timeout_seconds: float = Field(default=10.0, gt=0)
+    http_keepalive_timeout_seconds: float = Field(default=5.0, gt=0)
+    # Open connections one process accepts; beyond it new ones are answered 503.
+    max_connections: int = Field(default=8192, ge=1)
+    # Addresses (IPs or CIDRs) of reverse proxies whose X-Forwarded-* headers are believed.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Bearer token for GET /metrics; unset means /metrics answers loopback clients only.
+    metrics_token: str | None = None
+
+    # Replies: text so far is saved this often while a reply streams, so a crash keeps it.
+    stream_flush_interval_seconds: float = Field(default=1.0, gt=0)
+    stream_flush_bytes: int = Field(default=2048, ge=1)
+    # On SIGTERM open streams are ended with a terminal event within this many seconds.
+    shutdown_grace_seconds: float = Field(default=10.0, ge=0)
+
     # Operator provider credentials: read without the SWITCHBOARD_ prefix, as vendors name them.
     openai_api_key: str | None = Field(default=None, validation_alias="OPENAI_API_KEY")
     openai_base_url: str | None = Field(default=None, validation_alias="OPENAI_BASE_URL")
@@ -131,6 +158,9 @@ class Settings(BaseSettings):
     oidc_algorithms: Annotated[list[Literal["RS256", "ES256"]], NoDecode] = Field(
         default=["RS256"], min_length=1
     )
+    # Domains whose addresses Google is authoritative for besides gmail.com and a token's
+    # matching `hd` claim (a Workspace domain): only those link to an existing account.
+    google_email_domains: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Domains whose addresses it owns: only there does its verified e-mail link a new
     # subject to an existing account with that address. Comma-separated; none by default.
     oidc_email_domains: Annotated[list[str], NoDecode] = Field(default_factory=list)
@@ -138,9 +168,9 @@ class Settings(BaseSettings):
     # Seconds of clock difference tolerated on `exp`/`iat`/`nbf`, for every issuer.
     oidc_clock_skew_seconds: int = Field(default=0, ge=0, le=300)
 
-    _split_oidc = field_validator("oidc_algorithms", "oidc_email_domains", mode="before")(
-        _split_csv
-    )
+    _split_oidc = field_validator(
+        "oidc_algorithms", "oidc_email_domains", "google_email_domains", mode="before"
+    )(_split_csv)
 
     # PluginMind analyses (`/process`, `/analyze`, `/analyze-async`): `provider/model` of
     # each step; unset means the operator's configured provider, else `default_model`.
@@ -169,6 +199,7 @@ class Settings(BaseSettings):
         "google_issuers",
         "outbound_exemptions",
         "extra_task_modules",
+        "trusted_proxies",
         mode="before",
     )(_split_csv)
 
