@@ -17,7 +17,7 @@ install: $(BIN)/python ## Install switchboard and its development tools
 	$(BIN)/pip install --quiet -e '.[dev]'
 
 test: install ## Install, then run the whole test suite (one xdist worker per core)
-	$(BIN)/python -m pytest -n auto
+	$(BIN)/python -m pytest -n auto --dist loadgroup
 
 # Line and branch coverage of src/switchboard by the whole suite was 92.7% when this floor
 # was set; it sits a little below, so that timing-dependent branches do not fail the gate.
@@ -26,7 +26,7 @@ test: install ## Install, then run the whole test suite (one xdist worker per co
 COVERAGE_FLOOR ?= 91
 
 coverage: install ## Run the whole suite measuring coverage; fail below COVERAGE_FLOOR percent
-	$(BIN)/python -m pytest -n auto --cov --cov-report=term --cov-fail-under=$(COVERAGE_FLOOR)
+	$(BIN)/python -m pytest -n auto --dist loadgroup --cov --cov-report=term --cov-fail-under=$(COVERAGE_FLOOR)
 
 format: install ## Format the code
 	$(BIN)/ruff format src tests bench

@@ -10,10 +10,17 @@ import structlog
 from fastapi import APIRouter, FastAPI, Request, Response
 
 from switchboard import __version__
+from switchboard.api.draining import Draining, draining_of
 from switchboard.api.errors import INTERNAL_ERROR, ErrorInfo, face_renderer, status_of
 from switchboard.api.faces import EnabledFace, mount_faces
 from switchboard.api.metrics import metrics_router
-from switchboard.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from switchboard.api.middleware import (
+    BodyLimitMiddleware,
+    RequestContextMiddleware,
+    TrustedProxyMiddleware,
+    redirect_slashes_relatively,
+)
+from switchboard.api.realtime.slots import install_stream_slots
 from switchboard.api.responses import JSONResponse
 from switchboard.api.shared_paths import Contribution, SharedFragment
 from switchboard.bootstrap import build_context
@@ -31,12 +38,22 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
     ctx = context or build_context(settings)
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        install_stream_slots(app, settings.max_streams_per_user)
+        # Streams must learn of SIGTERM before uvicorn waits for their connections to close.
+        draining = draining_of(app)
+        disarm = draining.arm()
         ctx.recorder.start()
         async with ctx.unit_of_work() as uow:
             await ctx.services(uow).accounts.ensure_owner(settings.owner_email)
         await ctx.job_runtime.start(consume=_runs_jobs(settings))
-        stops = asyncio.create_task(ctx.replies.listen_for_stops(), name="reply-stops")
+        # Replies left `streaming` by replicas that died (this one, before a restart).
+        await ctx.replies.leases.sweep()
+        tasks = [
+            asyncio.create_task(ctx.replies.listen_for_stops(), name="reply-stops"),
+            asyncio.create_task(ctx.replies.leases.run(), name="reply-leases"),
+            asyncio.create_task(_end_replies_on_drain(ctx, draining), name="reply-drain"),
+        ]
         try:
             async with AsyncExitStack() as face_hooks:
                 for hook in hooks:
@@ -44,7 +61,10 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
                 log.info("started", version=__version__, faces=[f.spec.name for f in faces])
                 yield
         finally:
-            stops.cancel()
+            disarm()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
             await ctx.replies.drain()
             await ctx.job_runtime.stop()
             await ctx.bus.aclose()
@@ -64,11 +84,15 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
     app.state.settings = settings
     faces = enabled_faces(settings)
     hooks = mount_faces(app, ctx, faces, extra_shared=[_core_fragment(settings, faces)])
-    app.include_router(metrics_router())
+    app.include_router(metrics_router(settings.metrics_token))
     app.include_router(_health_router(ctx))
     app.add_exception_handler(Exception, _unexpected_error)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, access_log=settings.access_log)
+    if settings.trusted_proxies:
+        # Outermost: everything inside (rate limits, cookies, logs) sees the real client.
+        app.add_middleware(TrustedProxyMiddleware, trusted=settings.trusted_proxies)
+    redirect_slashes_relatively(app.router)
     return app
 
 
@@ -77,6 +101,14 @@ def create_app_from_env() -> FastAPI:
     settings = Settings()
     configure_logging(settings.log_level, settings.log_format)
     return create_app(settings)
+
+
+async def _end_replies_on_drain(ctx: AppContext, draining: Draining) -> None:
+    """On SIGTERM, end every reply in flight now (stored `partial`, reason
+    `server_shutdown`; each stream sends its error event), within the grace period."""
+    await draining.wait()
+    count = ctx.replies.interrupt_all()
+    log.info("draining", replies_interrupted=count)
 
 
 def _runs_jobs(settings: Settings) -> bool:

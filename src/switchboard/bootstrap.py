@@ -24,6 +24,7 @@ from switchboard.config import Settings
 from switchboard.core.accounts.cache import CredentialCache
 from switchboard.core.accounts.google import google_issuer
 from switchboard.core.accounts.oidc import OIDC, IdTokenVerifier, IssuerConfig, KeyFetcher
+from switchboard.core.accounts.schemas import UserRead
 from switchboard.core.accounts.tokens import MIN_SECRET_LENGTH, TokenSigner
 from switchboard.core.analysis.service import (
     AnalysisModels,
@@ -36,8 +37,11 @@ from switchboard.core.catalog.models import ModelResolver
 from switchboard.core.catalog.service import CatalogCache
 from switchboard.core.container import AppContext, AppOptions, Services
 from switchboard.core.conversations.active import ActiveReplies
+from switchboard.core.conversations.lease_repository import StreamingRows
+from switchboard.core.conversations.leases import ReplyLeases, StreamPersistence
 from switchboard.core.conversations.repository import ConversationRepository
 from switchboard.core.conversations.runner import ReplyRunner
+from switchboard.core.errors import Conflict
 from switchboard.core.events.access import OwnershipRegistry, TopicAccess
 from switchboard.core.events.ports import EventBus
 from switchboard.core.images.tasks import image_job_types
@@ -50,7 +54,7 @@ from switchboard.core.jobs.runner import JobRunner, RunnerOptions
 from switchboard.core.jobs.runtime import JobRuntime
 from switchboard.core.jobs.service import JobSetup
 from switchboard.core.jobs.sweeper import JobSweeper, SweepOptions
-from switchboard.core.ops.health import HealthChecker
+from switchboard.core.ops.health import Check, HealthChecker
 from switchboard.core.providers.known import KNOWN_PROVIDERS
 from switchboard.core.providers.ports import ProviderEndpoint
 from switchboard.core.providers.service import ProviderSetup
@@ -156,7 +160,8 @@ def build_context(settings: Settings) -> AppContext:
     # Domains owning task/session/bridge ids register their resolvers here.
     ownership = OwnershipRegistry()
     register_topic_owners(ownership, lambda: unit_of_work(sessions))
-    optional = {"redis": limiter.ping, "event_bus": bus.ping} if settings.redis_url else {}
+    job_queue = build_job_queue(settings)
+    optional = redis_checks(limiter.ping, bus, job_queue) if settings.redis_url else {}
     health = HealthChecker(
         {"database": database_ping}, optional, providers=lambda: sorted(providers.operator)
     )
@@ -168,9 +173,20 @@ def build_context(settings: Settings) -> AppContext:
         ActiveReplies(),
         bus,
         default_model=settings.default_model,
+        leases=ReplyLeases(
+            StreamingRows(lambda: unit_of_work(sessions)),
+            StreamPersistence.from_flush(
+                settings.stream_flush_interval_seconds, settings.stream_flush_bytes
+            ),
+        ),
     )
-    job_queue = build_job_queue(settings)
-    jobs = JobSetup(registry=JobRegistry(), queue=job_queue, bus=bus)
+    jobs = JobSetup(
+        registry=JobRegistry(),
+        queue=job_queue,
+        bus=bus,
+        max_queued_per_user=settings.max_queued_jobs_per_user,
+        max_schedules_per_user=settings.max_schedules_per_user,
+    )
     ctx = AppContext(
         options=AppOptions(
             version=__version__,
@@ -179,7 +195,10 @@ def build_context(settings: Settings) -> AppContext:
             refresh_ttl_days=settings.refresh_token_ttl_days,
             rate_limit_default=settings.rate_limit_default,
             rate_limit_auth=settings.rate_limit_auth,
-            rate_limits={"pluginmind": settings.pluginmind_rate_limit},
+            rate_limits={
+                "pluginmind": settings.pluginmind_rate_limit,
+                "switchboard": settings.switchboard_rate_limit,
+            },
             faces=tuple(settings.faces),
             owner_email=settings.owner_email,
             local_trust=settings.local_trust_enabled,
@@ -214,6 +233,37 @@ def build_context(settings: Settings) -> AppContext:
     return ctx
 
 
+def redis_checks(limiter_ping: Check, bus: EventBus, job_queue: JobTransport) -> dict[str, Check]:
+    """The optional checks of what runs on Redis, each named for readiness reports: the
+    rate limiter's counters, the event bus and the job queue."""
+    checks: dict[str, Check] = {"redis": limiter_ping}
+    for name, part in (("event_bus", bus), ("job_queue", job_queue)):
+        ping = getattr(part, "ping", None)
+        if ping is not None:
+            checks[name] = ping
+    return checks
+
+
+# -- start-up writes ---------------------------------------------------------------------
+# Replicas started together on a fresh database each run these at once: every one is
+# idempotent, and one that loses a race to another replica tries again and finds the
+# winner's row.
+OWNER_ATTEMPTS = 3
+
+
+async def ensure_owner_account(ctx: AppContext, email: str) -> UserRead:
+    """The owner account, created when missing, whatever other replicas do meanwhile."""
+    for attempt in range(1, OWNER_ATTEMPTS + 1):
+        try:
+            async with ctx.unit_of_work() as uow:
+                return await ctx.services(uow).accounts.ensure_owner(email)
+        except Conflict:
+            # Another replica inserted it between our read and our insert: read it now.
+            if attempt == OWNER_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
+
+
 # -- account deletion --------------------------------------------------------------------
 def build_issuers(settings: Settings, fetcher: KeyFetcher) -> dict[str, IdTokenVerifier]:
     """The ID-token verifiers by name: Google always (refusing tokens until a client id is
@@ -226,6 +276,7 @@ def build_issuers(settings: Settings, fetcher: KeyFetcher) -> dict[str, IdTokenV
             issuers=settings.google_issuers,
             cache_seconds=settings.google_jwks_cache_seconds,
             clock_skew_seconds=skew,
+            email_domains=settings.google_email_domains,
         )
     ]
     if settings.oidc_issuer:

@@ -35,7 +35,10 @@ NOT_FACE_PATHS = frozenset(
 
 
 def admitted_app(harness: Harness, chain: AuthChain | None = CHAIN, **admit: Any) -> FastAPI:
-    """`GET /limited` behind `Admit(chain, **admit)`."""
+    """`GET /limited` behind `Admit(chain, **admit)`; a key with `chat` may call it unless
+    the test names another scope (or `scope=None`: sessions only)."""
+    if chain is not None:
+        admit.setdefault("scope", "chat")
     router = plain_router()
 
     @router.get("/limited", dependencies=[Admit(chain, **admit)])
@@ -68,10 +71,14 @@ async def test_a_key_without_the_scope_is_refused_by_name(harness: Harness) -> N
         assert (await client.get("/limited", headers=images.headers)).status_code == 200
 
 
-async def test_no_scope_admits_any_key(harness: Harness) -> None:
-    chat_only = await harness.user("a@example.com", scopes=["chat"])
-    async with serve(admitted_app(harness)) as client:
-        assert (await client.get("/limited", headers=chat_only.headers)).status_code == 200
+async def test_no_scope_takes_sessions_only(harness: Harness) -> None:
+    # Default deny: a route that names no scope is account business, closed to API keys.
+    every_scope = await harness.user("a@example.com")
+    async with serve(admitted_app(harness, scope=None)) as client:
+        response = await client.get("/limited", headers=every_scope.headers)
+        assert response.status_code == 403
+        assert response.json()["error"]["code"] == "session_required"
+        assert (await client.get("/limited", headers=every_scope.token_headers)).status_code == 200
 
 
 # -- rules ----------------------------------------------------------------------------------

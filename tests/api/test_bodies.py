@@ -170,3 +170,20 @@ async def test_a_prelude_runs_before_the_body_is_parsed() -> None:
         ok = await client.post("/greet", json={"name": "x"}, headers={"authorization": "me"})
         assert ok.status_code == 200
     assert seen == ["prelude", "x", "closed"]
+
+
+async def test_a_nul_in_any_string_is_refused_with_its_field(client: httpx.AsyncClient) -> None:
+    # PostgreSQL cannot store a NUL in text: refused here, before any service sees it.
+    response = await client.post(
+        "/greet", content=b'{"name": "a\\u0000b"}', headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert response.json()["validation"][0]["loc"] == ["body", "name"]
+
+
+async def test_an_escaped_backslash_before_u0000_is_not_a_nul(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/greet", content=b'{"name": "\\\\u0000"}', headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 200
+    assert response.json()["hello"] == "\\u0000"

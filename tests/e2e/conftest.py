@@ -50,8 +50,10 @@ class LiveServer:
         return User(created.id, created.email, key.key, pair.access_token)
 
 
-def start_server(data_dir: Path, database_url: str, extra_env: dict[str, str]) -> LiveServer:
-    """Start `python -m switchboard serve` and wait until it answers."""
+def start_server(
+    data_dir: Path, database_url: str, extra_env: dict[str, str], *, timeout: float = 30
+) -> LiveServer:
+    """Start `python -m switchboard serve` and wait (up to `timeout` s) until it answers."""
     port = free_port()
     env = {
         k: v
@@ -82,20 +84,25 @@ def start_server(data_dir: Path, database_url: str, extra_env: dict[str, str]) -
             stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}"
+    # One client for every poll: a new client per poll costs a starting server CPU.
+    poller = httpx.Client(timeout=1)
 
     def healthy() -> bool:
         if process.poll() is not None:
             raise RuntimeError(f"server exited: {log.read_text()[-2000:]}")
         try:
-            return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
+            return poller.get(f"{url}/healthz").status_code == 200
         except httpx.HTTPError:
             return False
 
     try:
-        wait_until(healthy, timeout=30, what="the server to answer /healthz")
+        wait_until(healthy, timeout=timeout, what="the server to answer /healthz")
     except AssertionError:
         process.kill()
+        process.wait(timeout=10)
         raise RuntimeError(f"server did not start: {log.read_text()[-2000:]}") from None
+    finally:
+        poller.close()
     return LiveServer(url, process, data_dir, database_url, log)
 
 

@@ -79,6 +79,7 @@ class Admission:
     key: KeyBy = KeyBy.USER
     dialect: Dialect = Dialect.X_RATELIMIT
     group: str = "switchboard"  # counters are per group: one face's traffic is its own
+    public: bool = False  # no credential is asked for
 
     def rate(self, ctx: AppContext) -> str | None:
         """The rate this admission counts against."""
@@ -93,7 +94,7 @@ class Admission:
 
     async def check(self, request: Request, ctx: AppContext, principal: Principal | None) -> None:
         """Scope, then rate: raises `PermissionDenied` or `RateLimited`."""
-        if self.scope is not None and principal is not None:
+        if principal is not None:
             require_scope(principal, self.scope)
         rate = self.rate(ctx)
         if rate is None:
@@ -129,7 +130,9 @@ def Admit(  # noqa: N802 - reads as a declaration: dependencies=[Admit(...)]
     `chain=None` is a public route (no principal); `optional=True` admits anonymous
     callers too, counted per address (PluginMind's limits before sign-in).
     """
-    admission = Admission(scope, rule, KeyBy.IP if chain is None else key, dialect, group)
+    admission = Admission(
+        scope, rule, KeyBy.IP if chain is None else key, dialect, group, public=chain is None
+    )
     if chain is None:
 
         async def public(request: Request, ctx: ContextDep) -> None:

@@ -7,6 +7,11 @@ scope plus, for Socket.IO, the client's `auth` payload. A scheme either finds no
 credential of its kind (the chain tries the next one), or decides: a principal, or
 `Unauthenticated` when the credential it found is wrong. What a presented token *is*
 (an API key, an access token, a face's own prefix) is decided by core, by its shape.
+
+A 401 says how to authenticate (`www_authenticate`, which every face's error renderer
+adds): `WWW-Authenticate: Bearer realm="switchboard"`, with `error="invalid_token"` when a
+bearer credential was presented and refused (RFC 6750 section 3.1); the chain records
+which kind of credential it refused on the connection's state.
 """
 
 from __future__ import annotations
@@ -25,10 +30,14 @@ from switchboard.api.context import ServicesDep
 from switchboard.api.localtrust import is_trusted_local
 from switchboard.core.accounts.errors import TokenExpired, TokenRevoked
 from switchboard.core.accounts.principal import AuthMethod, Principal
+from switchboard.core.accounts.rules import ADMIN_SCOPE
 from switchboard.core.container import Services
 from switchboard.core.errors import PermissionDenied, Unauthenticated
 
 MAX_BEARER_LENGTH = 4096
+REALM = "switchboard"
+# Where the chain records the kind of credential it refused ("bearer" or "cookie").
+_REJECTED_STATE_KEY = "rejected_credential"
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,7 +216,11 @@ class AuthChain:
     async def authenticate(self, handshake: Handshake, services: Services) -> Principal | None:
         """The caller, or None when no scheme found a credential."""
         for scheme in self.schemes:
-            principal = await scheme.authenticate(handshake, services)
+            try:
+                principal = await scheme.authenticate(handshake, services)
+            except Unauthenticated:
+                mark_rejected(handshake.connection, _credential_kind(scheme))
+                raise
             if principal is not None:
                 return principal
         return None
@@ -233,8 +246,45 @@ class AuthChain:
         return principal
 
 
-def require_scope(principal: Principal, scope: str) -> None:
-    """Refuse an API key that was not given `scope`."""
+def mark_rejected(conn: HTTPConnection, kind: str = "bearer") -> None:
+    """Record that a credential of `kind` ("bearer", "cookie") was presented and refused,
+    for the 401's challenge (a route checking a bearer token itself calls this too)."""
+    conn.scope.setdefault("state", {})[_REJECTED_STATE_KEY] = kind
+
+
+def www_authenticate(conn: HTTPConnection, status: int, code: str) -> dict[str, str]:
+    """The challenge header of an error response: every 401 says the scheme to use
+    (Bearer: every face takes switchboard's bearer credentials), with
+    `error="invalid_token"` when a bearer credential was refused; a 403 for a key lacking
+    a scope says `error="insufficient_scope"`. Never the token or the refusal's text."""
+    if status == 403 and code == "missing_scope":
+        return {"WWW-Authenticate": f'Bearer realm="{REALM}", error="insufficient_scope"'}
+    if status != 401:
+        return {}
+    if conn.scope.get("state", {}).get(_REJECTED_STATE_KEY) == "bearer":
+        return {"WWW-Authenticate": f'Bearer realm="{REALM}", error="invalid_token"'}
+    return {"WWW-Authenticate": f'Bearer realm="{REALM}"'}
+
+
+def _credential_kind(scheme: Scheme) -> str:
+    # A refused cookie is a session the browser holds, not a bearer token the client sent.
+    return "cookie" if isinstance(scheme, Cookie) else "bearer"
+
+
+def require_scope(principal: Principal, scope: str | None) -> None:
+    """Refuse an API key that was not given `scope`; `None` admits signed-in sessions only
+    (default deny: a route that names no scope is closed to every API key), and the admin
+    scope admits administrators only."""
+    if scope is None:
+        if principal.scopes is not None:
+            raise PermissionDenied(
+                "This action needs a signed-in session; API keys cannot do it",
+                code="session_required",
+            )
+        return
+    if scope == ADMIN_SCOPE and not principal.is_admin:
+        # `is_admin` is already narrowed by the credential (a key needs the admin scope).
+        raise PermissionDenied("This action is for administrators only", code="admin_required")
     if not principal.has_scope(scope):
         raise PermissionDenied(f"This API key lacks the '{scope}' scope", code="missing_scope")
 

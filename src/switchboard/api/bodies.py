@@ -25,6 +25,8 @@ from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 
+from switchboard.api.inputs import is_json_media_type, refuse_nul_in_json
+
 Endpoint = Callable[[Any, Request], Awaitable[Response]]
 Handler = Callable[[Request], Awaitable[Response]]
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -67,8 +69,9 @@ async def json_body(request: Request, model: type[ModelT]) -> ModelT:
     raw = await raw_body(request)
     if not raw:
         raise _invalid("missing", "Field required")
-    if not _is_json(request.headers.get("content-type")):
+    if not is_json_media_type(request.headers.get("content-type")):
         raise _invalid("content_type", "Content-Type must be application/json")
+    refuse_nul_in_json(raw)  # the rule `api.inputs.guard_inputs` applies to other routes
     try:
         return model.model_validate_json(raw)
     except ValidationError as exc:
@@ -94,16 +97,6 @@ def _body_model(endpoint: Endpoint) -> type[BaseModel]:
     if not (isinstance(model, type) and issubclass(model, BaseModel)):
         raise TypeError(f"{endpoint.__name__}'s first parameter must be a pydantic model")
     return model
-
-
-def _is_json(content_type: str | None) -> bool:
-    # The rule FastAPI applies: application/json or application/*+json, parameters aside.
-    if not content_type:
-        return False
-    media_type = content_type.partition(";")[0].strip().lower()
-    return media_type == "application/json" or (
-        media_type.startswith("application/") and media_type.endswith("+json")
-    )
 
 
 def _invalid(error_type: str, message: str) -> RequestValidationError:

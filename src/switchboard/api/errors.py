@@ -8,18 +8,23 @@ into an `ErrorInfo` and lets the face's renderer shape the response.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import structlog
-from fastapi import Request, Response
+from fastapi import Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
 
 from switchboard.api.bodies import lean_handler
+from switchboard.api.inputs import guard_inputs
 from switchboard.core.errors import ErrorKind, SwitchboardError
+from switchboard.core.events.errors import BusUnavailable
+from switchboard.kit.db import abandon_current_unit_of_work, is_database_outage
 
 log = structlog.get_logger(__name__)
 
@@ -69,6 +74,16 @@ CLIENT_FAULT_UPSTREAM_STATUSES = frozenset({400, 404, 413, 422})
 
 RENDERER_STATE_KEY = "render_error"
 INTERNAL_ERROR = ErrorInfo(None, "internal_error", "Internal server error", status=500)
+# Our own dependencies being away (the database, the event bus) is neither the client's
+# fault nor a bug: 503, and when to try again.
+OUTAGE_RETRY_AFTER_SECONDS = 5.0
+DATABASE_UNAVAILABLE = ErrorInfo(
+    None,
+    "database_unavailable",
+    "The service is temporarily unavailable, try again shortly",
+    status=503,
+    retry_after=OUTAGE_RETRY_AFTER_SECONDS,
+)
 
 
 def status_of(info: ErrorInfo, table: Mapping[ErrorKind, int] = DEFAULT_STATUS) -> int:
@@ -108,6 +123,9 @@ def info_from_exception(exc: Exception) -> ErrorInfo | None:
     """The facts of an expected exception, or None for a bug."""
     if isinstance(exc, BodyTooLarge):
         return ErrorInfo(exc.kind, exc.code, exc.message, status=413)
+    if isinstance(exc, BusUnavailable):
+        retry_after = exc.retry_after or OUTAGE_RETRY_AFTER_SECONDS
+        return ErrorInfo(None, exc.code, exc.message, status=503, retry_after=retry_after)
     if isinstance(exc, SwitchboardError):
         return ErrorInfo(
             exc.kind,
@@ -142,10 +160,19 @@ def face_route_class(render: ErrorRenderer, *, lean: bool = False) -> type[APIRo
     """An APIRoute whose errors are rendered by `render`.
 
     A `lean` route's endpoint is shaped `(body: Model, request: Request)` and is served
-    by `api.bodies.lean_handler` rather than FastAPI's request handler.
+    by `api.bodies.lean_handler` rather than FastAPI's request handler (which checks
+    its body against the same input rules). Every other route ends its dependencies
+    with `api.inputs.guard_inputs`. A database outage is answered 503 with
+    `Retry-After`, like every other error, in the face's envelope.
     """
 
     class FaceRoute(APIRoute):
+        def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+            dependencies = list(kwargs.pop("dependencies", None) or ())
+            if not lean and not any(d.dependency is guard_inputs for d in dependencies):
+                dependencies.append(Depends(guard_inputs))
+            super().__init__(path, endpoint, dependencies=dependencies, **kwargs)
+
         def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
             handler = lean_handler(self.endpoint) if lean else super().get_route_handler()
 
@@ -162,6 +189,15 @@ def face_route_class(render: ErrorRenderer, *, lean: bool = False) -> type[APIRo
                     info = info_from_exception(cause)
                     assert info is not None
                     return render(request, info)
+                except SQLAlchemyError as exc:
+                    if not is_database_outage(exc):
+                        raise  # a bug: the app's last-resort handler logs it whole
+                    log.warning("database_unavailable", error=type(exc).__name__)
+                    # The request's unit of work ends after this answer: it must not
+                    # try to commit on the connection that just failed.
+                    with contextlib.suppress(SQLAlchemyError):
+                        await abandon_current_unit_of_work()
+                    return render(request, DATABASE_UNAVAILABLE)
 
             return guarded
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+import hmac
+
+from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+
+from switchboard.api.peers import is_direct_loopback
 
 REQUESTS = Counter(
     "switchboard_http_requests_total",
@@ -32,12 +36,38 @@ def observe_request(method: str, route: str, status: int, seconds: float) -> Non
     LATENCY.labels(method, route).observe(seconds)
 
 
-def metrics_router() -> APIRouter:
-    """`GET /metrics` in Prometheus' text format."""
+def metrics_router(token: str | None = None) -> APIRouter:
+    """`GET /metrics` in Prometheus' text format, for `Authorization: Bearer <token>`
+    when a token is set, otherwise for clients on this host only."""
     router = APIRouter()
+    # An empty token (a variable set to "") would open them to `Bearer ` with nothing.
+    token = token or None
 
     @router.get("/metrics", include_in_schema=False)
-    async def metrics() -> Response:
+    async def metrics(request: Request) -> Response:
+        refusal = _refusal(request, token)
+        if refusal is not None:
+            return refusal
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return router
+
+
+def _refusal(request: Request, token: str | None) -> Response | None:
+    if token is None:
+        if is_direct_loopback(request.scope):
+            return None
+        return Response(
+            "Metrics are served to clients on this host only; set SWITCHBOARD_METRICS_TOKEN.",
+            status_code=403,
+            media_type="text/plain",
+        )
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode()):
+        return None
+    return Response(
+        "A valid metrics token is required.",
+        status_code=401,
+        media_type="text/plain",
+        headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+    )

@@ -5,7 +5,9 @@ A face whose clients sign in elsewhere (an Auth0-style tenant, Google) puts
 verifying, says whether it is the issuer's: if not (one of our own access tokens, an API
 key, another issuer's token) the scheme steps aside; if so, it is verified with that
 issuer's keys and decides: the linked account (made on first sight, see
-`core.accounts.identities`), or `Unauthenticated`.
+`core.accounts.identities`), `Unauthenticated` (a 401 whose challenge says
+`invalid_token`), or a 409 when the token's e-mail belongs to an account the issuer is
+not authoritative for (`LinkRequired`) or whose link would be replaced.
 """
 
 from __future__ import annotations

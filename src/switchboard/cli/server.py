@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import gc
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
+
+from switchboard.cli.http_limits import protocol_class
+from switchboard.config import Settings
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -54,14 +57,32 @@ def main(argv: list[str]) -> None:
         port=port,
         workers=None if reload else workers,
         reload=reload,
-        log_config=None,
+        **server_options(Settings()),
+    )
+
+
+def server_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's options for `settings`, besides where to listen and how many workers.
+
+    Seconds are passed as they are configured (uvicorn's annotations say whole seconds,
+    but it only hands them to the event loop's timers).
+    """
+    return {
+        # Header limits and the head deadline, whichever parser uvicorn would pick.
+        "http": protocol_class(),
+        "timeout_keep_alive": settings.http_keepalive_timeout_seconds,
+        # uvicorn answers 503 once it holds `limit_concurrency` connections counting the
+        # new one; `max_connections` is the number served at once.
+        "limit_concurrency": settings.max_connections + 1,
+        "timeout_graceful_shutdown": settings.shutdown_grace_seconds,
+        "log_config": None,
         # switchboard writes its own access log (RequestContextMiddleware); uvicorn's
         # would format every request's client and path even with its logger disabled.
-        access_log=False,
-        proxy_headers=False,
-        h11_max_incomplete_event_size=64 * 1024,
-        timeout_graceful_shutdown=10,
-    )
+        "access_log": False,
+        # Forwarding headers are believed from SWITCHBOARD_TRUSTED_PROXIES only, by the
+        # app itself (api.middleware.TrustedProxyMiddleware), so in-process tests agree.
+        "proxy_headers": False,
+    }
 
 
 if __name__ == "__main__":

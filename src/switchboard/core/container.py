@@ -227,8 +227,9 @@ class Services:
 
     @cached_property
     def jobs(self) -> JobService:
-        """The user's background jobs and schedules (queued after the commit)."""
-        return JobService(self.uow, self.ctx.jobs)
+        """The user's background jobs and schedules (queued after the commit); deleting a
+        job deletes the files it produced."""
+        return JobService(self.uow, self.ctx.jobs, outputs=[self.media])
 
     @cached_property
     def analysis(self) -> AnalysisService:

@@ -7,9 +7,11 @@ publish) only when that commit succeeded. Services receive the session and never
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
@@ -40,6 +42,40 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+class DatabaseUnavailable(sa_exc.SQLAlchemyError):
+    """The database could not be reached (refused, reset, timed out, not opened)."""
+
+
+def is_database_outage(exc: BaseException) -> bool:
+    """Whether `exc` means the database is away, rather than a bug or a bad statement.
+
+    An outage is a connection that could not be made or was lost (asyncpg raises plain
+    `OSError`s while connecting, which `create_engine` turns into `DatabaseUnavailable`),
+    an `OperationalError` (SQLite: cannot open the file, locked past the busy timeout,
+    I/O error; PostgreSQL: the server shutting down, too many connections), or a pool
+    with no connection to hand out in time.
+    """
+    if isinstance(exc, DatabaseUnavailable | sa_exc.TimeoutError):
+        return True
+    if not isinstance(exc, sa_exc.DBAPIError):
+        return False
+    if exc.connection_invalidated or isinstance(exc, sa_exc.InterfaceError):
+        return True
+    if isinstance(exc, sa_exc.OperationalError):
+        # sqlite3 files its statement errors ("no such table") under the same class.
+        message = str(exc.orig).lower()
+        return not _is_sqlite(exc) or any(sign in message for sign in _SQLITE_OUTAGES)
+    return False
+
+
+# What sqlite3 says when the file, not the statement, is the problem.
+_SQLITE_OUTAGES = ("unable to open", "locked", "disk i/o", "disk is full", "readonly")
+
+
+def _is_sqlite(exc: sa_exc.DBAPIError) -> bool:
+    return type(exc.orig).__module__.startswith(("sqlite3", "aiosqlite"))
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -92,7 +128,19 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         return engine
     engine = create_async_engine(url, echo=echo, pool_size=10, max_overflow=20)
     ping_when_idle(engine, PING_AFTER_IDLE_SECONDS)
+    event.listen(engine.sync_engine, "do_connect", _connect_or_unavailable)
     return engine
+
+
+def _connect_or_unavailable(
+    dialect: Dialect, _record: ConnectionPoolEntry, cargs: Any, cparams: Any
+) -> Any:
+    # asyncpg raises the socket's own errors (refused, unreachable, timed out) while
+    # connecting, which SQLAlchemy passes on unwrapped: name them as the outage they are.
+    try:
+        return dialect.connect(*cargs, **cparams)
+    except (OSError, TimeoutError) as exc:
+        raise DatabaseUnavailable("The database cannot be reached") from exc
 
 
 def ping_when_idle(engine: AsyncEngine, idle_seconds: float) -> None:
@@ -205,10 +253,26 @@ class UnitOfWork:
             await self._session.__aexit__(None, None, None)
 
 
+# The innermost unit of work open in this task: an error answered without leaving the
+# block that owns it (a request's, whose block ends after the response is rendered) must
+# still be able to roll it back.
+_CURRENT: ContextVar[UnitOfWork | None] = ContextVar("switchboard_unit_of_work", default=None)
+
+
+async def abandon_current_unit_of_work() -> None:
+    """Roll back the innermost open unit of work of this task, so that its block, when
+    it ends, commits nothing and runs no after-commit callbacks (a database outage
+    answered as an error response, after which a commit could only fail again)."""
+    uow = _CURRENT.get()
+    if uow is not None:
+        await uow.rollback()
+
+
 @asynccontextmanager
 async def unit_of_work(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[UnitOfWork]:
     """A unit of work that commits when the block succeeds and rolls back when it raises."""
     uow = UnitOfWork(sessions=sessions)
+    token = _CURRENT.set(uow)
     try:
         try:
             yield uow
@@ -223,4 +287,12 @@ async def unit_of_work(sessions: async_sessionmaker[AsyncSession]) -> AsyncItera
         else:
             await uow.commit()
     finally:
+        _reset(token)
         await uow.close()
+
+
+def _reset(token: Any) -> None:
+    # A block left from another context than it was entered in (a generator closed by
+    # the collector) cannot reset the variable, and need not: that context is gone.
+    with contextlib.suppress(ValueError):
+        _CURRENT.reset(token)

@@ -13,7 +13,10 @@ addresses are allowed only when the caller says so (`allow_private`).
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import ipaddress
+import re
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -23,6 +26,10 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 ALLOWED_SCHEMES = frozenset({"http", "https"})
 DEFAULT_PORTS = {"http": 80, "https": 443}
+# Image inputs given inline: raster formats only. SVG is a document (scripts, external
+# references a renderer may fetch), so it is refused like any other type.
+RASTER_IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+_DATA_URL = re.compile(r"^data:([^;,]*)((?:;[^;,]*)*),", re.IGNORECASE)
 
 # Blocked even for the operator: cloud metadata services and what has no business being
 # dialled (link-local, "this network", multicast, reserved, site-local).
@@ -175,3 +182,32 @@ async def resolve_and_check(
         if is_forbidden_ip(answer, allow_private):
             raise BlockedUrl("the URL points to an address that is not allowed")
     return answers
+
+
+def check_image_input(url: str) -> ParsedOrigin | None:
+    """Judge an image input (a chat `image_url`) before anything else sees it.
+
+    A `data:` URL must be base64 of a raster type (`RASTER_IMAGE_TYPES`): None. Anything
+    else must be an http(s) URL (`check_url_syntax`): its origin is returned, for the
+    caller to check its address with the policy (trust and exemptions are the caller's).
+    `BlockedUrl` otherwise.
+    """
+    if url[:5].lower() == "data:":
+        _check_data_url(url)
+        return None
+    return check_url_syntax(url)
+
+
+def _check_data_url(url: str) -> None:
+    match = _DATA_URL.match(url)
+    if match is None:
+        raise BlockedUrl("image data: URL is not valid")
+    media_type = match.group(1).strip().lower()
+    if media_type not in RASTER_IMAGE_TYPES:
+        raise BlockedUrl("image data: URLs must be PNG, JPEG, GIF or WebP images")
+    if "base64" not in (p.strip().lower() for p in match.group(2).split(";")):
+        raise BlockedUrl("image data: URLs must be base64-encoded")
+    try:
+        base64.b64decode(url[match.end() :], validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise BlockedUrl("image data: URLs must be base64-encoded") from exc

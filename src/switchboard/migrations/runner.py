@@ -1,16 +1,30 @@
-"""Apply migrations programmatically, from the CLI, the server's start-up and the tests."""
+"""Apply migrations programmatically, from the CLI, the server's start-up and the tests.
+
+Replicas started together (as `deploy/compose.yaml` starts them) all migrate at start-up,
+so a migration runs under a lock that only one process holds at a time: PostgreSQL's
+transaction-level advisory lock, or on SQLite an exclusive `flock` on a file beside the
+database. The next holder finds the schema at head and has nothing to do.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import fcntl
+import os
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent
+# The advisory lock's key: any constant every switchboard process agrees on ("swmigrat").
+ADVISORY_LOCK_KEY = 0x73776D6967726174
+LOCK_FILE_SUFFIX = ".migrate.lock"
 
 
 def _config(connection: Connection) -> Config:
@@ -22,7 +36,7 @@ def _config(connection: Connection) -> Config:
 
 async def upgrade_to_head(engine: AsyncEngine) -> None:
     """Bring the database at `engine` to the newest schema."""
-    await upgrade_to(engine, "head")
+    await upgrade_to(engine, "heads")  # TEMP-H5
 
 
 async def downgrade_to_base(engine: AsyncEngine) -> None:
@@ -54,15 +68,44 @@ async def run_migrations(
     failure: the connection goes back to the application's pool.
     """
     sqlite = connection.dialect.name == "sqlite"
-    if sqlite:
-        await _set_foreign_keys(connection, on=False)
-    try:
-        await connection.run_sync(migrate)
-        await connection.commit()
-    finally:
-        await connection.rollback()
+    async with migration_lock(connection):
         if sqlite:
-            await _set_foreign_keys(connection, on=True)
+            await _set_foreign_keys(connection, on=False)
+        try:
+            await connection.run_sync(migrate)
+            await connection.commit()
+        finally:
+            await connection.rollback()
+            if sqlite:
+                await _set_foreign_keys(connection, on=True)
+
+
+@asynccontextmanager
+async def migration_lock(connection: AsyncConnection) -> AsyncIterator[None]:
+    """Hold the migration lock of `connection`'s database for the block.
+
+    On PostgreSQL the lock belongs to the transaction the block's migration runs in and
+    ends with its commit or rollback. A database without a file (SQLite in memory) is
+    one process's own, and needs none.
+    """
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        await connection.execute(
+            text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY}
+        )
+        yield
+        return
+    database = connection.engine.url.database
+    if dialect != "sqlite" or not database or database == ":memory:":
+        yield
+        return
+    descriptor = os.open(database + LOCK_FILE_SUFFIX, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        # In a thread: waiting for another process must not stop this event loop.
+        await asyncio.to_thread(fcntl.flock, descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # closing the file releases the lock
 
 
 async def _set_foreign_keys(connection: AsyncConnection, *, on: bool) -> None:

@@ -16,6 +16,8 @@ class Message(Base):
     __table_args__ = (
         UniqueConstraint("conversation_id", "seq"),
         Index("ix_messages_status", "status"),
+        # The sweep looks for streaming rows whose lease lapsed.
+        Index("ix_messages_status_lease", "status", "lease_expires_at"),
     )
 
     id: Mapped[IdColumn]
@@ -39,3 +41,7 @@ class Message(Base):
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     completed_at: Mapped[datetime | None]
+    # While streaming: the replica producing the reply and until when it vouches for it
+    # (renewed with each flush); a lapsed lease means that replica died.
+    lease_owner: Mapped[str | None] = mapped_column(String(100))
+    lease_expires_at: Mapped[datetime | None]

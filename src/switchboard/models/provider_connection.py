@@ -1,8 +1,12 @@
-"""provider_connections: a user's credentials for one provider, bound to one origin."""
+"""provider_connections: a user's credentials for one provider, bound to one origin.
+
+What the server decides about a connection has a column of its own; `settings` holds only
+what the client wrote (PocketLLM's `metadata`) and is never read for a decision.
+"""
 
 from typing import Any
 
-from sqlalchemy import String, Text, UniqueConstraint
+from sqlalchemy import String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from switchboard.kit.db import Base
@@ -25,4 +29,7 @@ class ProviderConnection(Timestamps, Base):
     key_preview: Mapped[str | None] = mapped_column(String(32))
     is_active: Mapped[bool] = mapped_column(default=True)
     display_name: Mapped[str | None] = mapped_column(String(200))
+    # Whether the base URL may reach private and loopback addresses: set by the server
+    # only (the outbound policy at save), never from client data.
+    private_ok: Mapped[bool] = mapped_column(default=False, server_default=false())
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -14,7 +14,8 @@ class User(Timestamps, Base):
     __tablename__ = "users"
 
     id: Mapped[IdColumn]
-    # Stored lower-cased so that uniqueness is case-insensitive on every database.
+    # Stored normalised (NFKC, case-folded: core.accounts.rules.lookup_email) so that
+    # uniqueness ignores letter case and compatibility forms on every database.
     email: Mapped[str] = mapped_column(String(320), unique=True)
     password_hash: Mapped[str | None] = mapped_column(String(255))
     is_admin: Mapped[bool] = mapped_column(default=False)

@@ -163,7 +163,7 @@ class TestChat:
         parts: list[ContentPart] = [
             TextPart("what is this"),
             ImagePart("data:image/png;base64,aGVsbG8="),
-            ImagePart("https://example.com/cat.jpg"),
+            ImagePart("https://93.184.216.34/cat.jpg"),
         ]
         request = ChatRequest(model="claude-fake", messages=[ChatMessage("user", parts)])
         await provider(anthropic_upstream, vendor_clients).chat(request)
@@ -173,7 +173,7 @@ class TestChat:
             "media_type": "image/png",
             "data": "aGVsbG8=",
         }
-        assert content[2]["source"] == {"type": "url", "url": "https://example.com/cat.jpg"}
+        assert content[2]["source"] == {"type": "url", "url": "https://93.184.216.34/cat.jpg"}
 
     async def test_bad_tool_arguments_are_invalid(
         self, anthropic_upstream: FakeUpstream, vendor_clients: OutboundClients

@@ -11,7 +11,8 @@ from switchboard.adapters.providers.echo import EchoProvider
 from switchboard.adapters.providers.factory import DefaultProviderFactory
 from switchboard.adapters.providers.openai import OpenAIProvider
 from switchboard.core.errors import Invalid
-from switchboard.core.providers.ports import ProviderEndpoint
+from switchboard.core.providers.ports import BaseUrlPolicy, ProviderEndpoint
+from switchboard.kit.netpolicy import BlockedUrl
 
 
 @pytest.fixture
@@ -47,3 +48,49 @@ class TestFactory:
         with pytest.raises(Invalid) as caught:
             factory.provider(endpoint("carrier-pigeon"))
         assert caught.value.code == "unknown_provider_kind"
+
+
+class TestBaseUrlPolicy:
+    """Issue 11 #17: a user's base URL is judged by the policy the clients connect with."""
+
+    @pytest.fixture
+    async def checking(self) -> AsyncIterator[DefaultProviderFactory]:
+        async def resolve(host: str, port: int) -> list[str]:
+            table = {"lan.test": ["10.0.0.5"], "public.test": ["93.184.216.34"]}
+            if host not in table:
+                raise OSError("no such host")
+            return table[host]
+
+        clients = OutboundClients(exemptions=["lan.test:11434"], resolve=resolve)
+        built = DefaultProviderFactory(clients, timeout=5.0, connect_timeout=2.0)
+        yield built
+        await built.aclose()
+
+    def test_the_factory_offers_the_check(self, checking: DefaultProviderFactory) -> None:
+        assert isinstance(checking, BaseUrlPolicy)
+
+    @pytest.mark.parametrize(
+        ("url", "private_ok"),
+        [
+            ("http://lan.test:11434/v1", False),  # exempted
+            ("https://public.test/v1", False),
+            ("http://lan.test:8000/v1", True),  # trusted by the server
+        ],
+    )
+    async def test_allowed(
+        self, checking: DefaultProviderFactory, url: str, private_ok: bool
+    ) -> None:
+        await checking.check_base_url(url, private_ok=private_ok)
+
+    @pytest.mark.parametrize(
+        "url",
+        [
+            "http://lan.test:8000/v1",  # exempt only on its port
+            "http://nowhere.test/v1",  # does not resolve: refused like the rest
+            "http://169.254.169.254/",
+            "ftp://public.test/",
+        ],
+    )
+    async def test_refused(self, checking: DefaultProviderFactory, url: str) -> None:
+        with pytest.raises(BlockedUrl):
+            await checking.check_base_url(url, private_ok=False)

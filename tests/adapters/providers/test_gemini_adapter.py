@@ -183,14 +183,14 @@ class TestChat:
         parts: list[ContentPart] = [
             TextPart("what is this"),
             ImagePart("data:image/png;base64,aGVsbG8="),
-            ImagePart("https://example.com/cat.jpg"),
+            ImagePart("https://93.184.216.34/cat.jpg"),
         ]
         request = ChatRequest(model="gemini-fake", messages=[ChatMessage("user", parts)])
         await provider(gemini_upstream, vendor_clients).chat(request)
         sent = normalize(gemini_upstream.requests[-1].body)["contents"][0]["parts"]
         assert sent[1] == {"inlineData": {"mimeType": "image/png", "data": "aGVsbG8="}}
         assert sent[2] == {
-            "fileData": {"fileUri": "https://example.com/cat.jpg", "mimeType": "image/jpeg"}
+            "fileData": {"fileUri": "https://93.184.216.34/cat.jpg", "mimeType": "image/jpeg"}
         }
 
 

@@ -149,7 +149,7 @@ class TestChat:
         request = ChatRequest(model=MODEL, messages=[ChatMessage("user", parts)])
         await provider(ollama_upstream, vendor_clients).chat(request)
         assert ollama_upstream.requests[-1].body["messages"][0]["images"] == ["aGVsbG8="]
-        remote = [ImagePart("https://example.com/cat.jpg")]
+        remote = [ImagePart("https://93.184.216.34/cat.jpg")]
         with pytest.raises(Invalid):
             await provider(ollama_upstream, vendor_clients).chat(
                 ChatRequest(model=MODEL, messages=[ChatMessage("user", list(remote))])

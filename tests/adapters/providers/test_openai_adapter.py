@@ -134,7 +134,8 @@ class TestChat:
             messages=[
                 ChatMessage("system", "be brief"),
                 ChatMessage(
-                    "user", [TextPart("what is this?"), ImagePart("https://x/y.png", "low")]
+                    "user",
+                    [TextPart("what is this?"), ImagePart("https://93.184.216.34/y.png", "low")],
                 ),
                 ChatMessage(
                     "assistant",
@@ -157,7 +158,7 @@ class TestChat:
         assert "top_p" not in body
         assert body["messages"][1]["content"][1] == {
             "type": "image_url",
-            "image_url": {"url": "https://x/y.png", "detail": "low"},
+            "image_url": {"url": "https://93.184.216.34/y.png", "detail": "low"},
         }
         assert body["messages"][2]["tool_calls"][0]["function"]["name"] == "get_weather"
         assert body["messages"][2]["content"] is None

@@ -1,5 +1,6 @@
 """Google as an ID-token issuer: verification against the loopback JWKS server, and which
-accounts a Google identity may link to (gmail.com, or its hosted domain `hd`)."""
+accounts a Google identity may link to (gmail.com, its hosted domain `hd`, the operator's
+SWITCHBOARD_GOOGLE_EMAIL_DOMAINS, or an explicit link by the signed-in holder)."""
 
 from __future__ import annotations
 
@@ -19,8 +20,10 @@ from switchboard.core.accounts.google import (
 )
 from switchboard.core.accounts.identities import (
     IdentityConflict,
+    IdentityLinkedElsewhere,
     IdentitySignIn,
     IssuerSignIn,
+    LinkRequired,
 )
 from switchboard.core.accounts.oidc import (
     IdTokenInvalid,
@@ -31,6 +34,7 @@ from switchboard.core.accounts.oidc import (
 from switchboard.core.accounts.schemas import UserCreate
 from switchboard.core.accounts.service import AccountService
 from switchboard.core.accounts.tokens import TokenSigner
+from switchboard.core.errors import ErrorKind
 from switchboard.kit.db import session_factory, unit_of_work
 from tests.fixtures.app import TEST_SECRET
 from tests.fixtures.upstreams.jwks_fake import CLIENT_ID, ISSUER, FakeGoogle, google, jwks_server
@@ -44,10 +48,16 @@ Work = Callable[[IssuerSignIn, AccountService], Awaitable[T]]
 
 
 def google_verifier(
-    clients: OutboundClients, jwks_url: str, client_id: str | None = CLIENT_ID
+    clients: OutboundClients,
+    jwks_url: str,
+    client_id: str | None = CLIENT_ID,
+    email_domains: tuple[str, ...] = (),
 ) -> IdTokenVerifier:
     config = google_issuer(
-        client_id=client_id, jwks_url=jwks_url, issuers=[ISSUER, "accounts.google.com"]
+        client_id=client_id,
+        jwks_url=jwks_url,
+        issuers=[ISSUER, "accounts.google.com"],
+        email_domains=email_domains,
     )
     return IdTokenVerifier(config, JwksFetcher(clients))
 
@@ -141,25 +151,32 @@ class TestVerify:
             await verifier._fetch_keys()
 
 
+def make_run(
+    engine: AsyncEngine, verifier: IdTokenVerifier
+) -> Callable[[Work[Any]], Awaitable[Any]]:
+    """Run work with Google sign-in in a committed unit of work."""
+    sessions = session_factory(engine)
+    signer = TokenSigner([TEST_SECRET])
+
+    async def run(work: Work[T]) -> T:
+        async with unit_of_work(sessions) as uow:
+
+            def accounts(ttl: int | None) -> AccountService:
+                return AccountService(uow.session, signer, access_ttl_seconds=ttl)
+
+            identities = IdentitySignIn(uow.session, {GOOGLE: verifier}, accounts)
+            bound = IssuerSignIn(identities, GOOGLE)
+            return await work(bound, accounts(None))
+
+    return run
+
+
 class TestSignIn:
     @pytest.fixture
     def run(
         self, engine: AsyncEngine, verifier: IdTokenVerifier
     ) -> Callable[[Work[Any]], Awaitable[Any]]:
-        sessions = session_factory(engine)
-        signer = TokenSigner([TEST_SECRET])
-
-        async def run(work: Work[T]) -> T:
-            async with unit_of_work(sessions) as uow:
-
-                def accounts(ttl: int | None) -> AccountService:
-                    return AccountService(uow.session, signer, access_ttl_seconds=ttl)
-
-                identities = IdentitySignIn(uow.session, {GOOGLE: verifier}, accounts)
-                bound = IssuerSignIn(identities, GOOGLE)
-                return await work(bound, accounts(None))
-
-        return run
+        return make_run(engine, verifier)
 
     async def test_creates_then_finds_by_subject(self, run, google: FakeGoogle) -> None:  # type: ignore[no-untyped-def]
         first = await run(lambda g, a: g.sign_in(google.sign("new@example.com")))
@@ -193,20 +210,102 @@ class TestSignIn:
 
     @pytest.mark.parametrize("overrides", [{}, {"hd": "elsewhere.com"}])
     async def test_never_takes_over_an_address_google_does_not_own(  # type: ignore[no-untyped-def]
-        self, run, google: FakeGoogle, overrides: dict[str, str]
+        self, run, google: FakeGoogle, engine: AsyncEngine, overrides: dict[str, str]
     ) -> None:
         existing = await run(lambda g, a: a.create_user(UserCreate(email="old@example.com")))
-        signed = await run(lambda g, a: g.sign_in(google.sign("old@example.com", **overrides)))
-        assert signed.user.id != existing.id
-        # The address stays with the account that has it.
-        assert signed.user.email.endswith("@unclaimed.invalid")
+        with pytest.raises(LinkRequired) as refused:
+            await run(lambda g, a: g.sign_in(google.sign("old@example.com", **overrides)))
+        # A refusal with a clear message, not a 401 and not a second, phantom account.
+        assert refused.value.kind == ErrorKind.CONFLICT
+        assert refused.value.code == "google_link_required"
+        assert "link your Google account" in refused.value.message
         assert await run(lambda g, a: g.linked_subject(existing.id)) is None
+        assert (await run(lambda g, a: a.list_users())).total == 1
 
     async def test_address_linked_to_another_google_account(self, run, google: FakeGoogle) -> None:  # type: ignore[no-untyped-def]
         await run(lambda g, a: g.sign_in(google.sign("x@gmail.com")))
         with pytest.raises(IdentityConflict) as refused:
             await run(lambda g, a: g.sign_in(google.sign("x@gmail.com", sub="someone-else")))
         assert refused.value.code == "google_account_conflict"
+        # Refused for the account's state (409), not for the token (which was valid).
+        assert refused.value.kind == ErrorKind.CONFLICT
+
+    async def test_the_owners_own_sign_in_still_works_after_a_refused_one(  # type: ignore[no-untyped-def]
+        self, run, google: FakeGoogle
+    ) -> None:
+        owner = await run(
+            lambda g, a: a.create_user(UserCreate(email="boss@corp.com"), is_admin=True)
+        )
+        # Someone's Google account with the address verified, but Google is not corp.com's.
+        with pytest.raises(LinkRequired):
+            await run(lambda g, a: g.sign_in(google.sign("boss@corp.com", sub="intruder")))
+        # The owner's Workspace account: Google is authoritative (`hd`), so it links.
+        mine = await run(
+            lambda g, a: g.sign_in(google.sign("boss@corp.com", sub="boss", hd="corp.com"))
+        )
+        assert mine.user.id == owner.id and mine.user.is_admin
+        assert await run(lambda g, a: g.linked_subject(owner.id)) == "boss"
+        with pytest.raises(LinkRequired):
+            await run(lambda g, a: g.sign_in(google.sign("boss@corp.com", sub="intruder")))
+
+    async def test_an_address_changed_by_normalisation_is_never_vouched_for(  # type: ignore[no-untyped-def]
+        self, run, google: FakeGoogle
+    ) -> None:
+        await run(lambda g, a: a.create_user(UserCreate(email="ada@gmail.com")))
+        # Full-width: normalises to ada@gmail.com, but Google verified another string.
+        with pytest.raises(LinkRequired):
+            await run(lambda g, a: g.sign_in(google.sign("\uff41\uff44\uff41@gmail.com")))
+
+
+class TestOperatorDomains:
+    async def test_google_email_domains_are_authoritative(
+        self, engine: AsyncEngine, google: FakeGoogle, clients: OutboundClients
+    ) -> None:
+        verifier = google_verifier(clients, google.jwks_url, email_domains=("Corp.com",))
+        run = make_run(engine, verifier)
+        existing = await run(lambda g, a: a.create_user(UserCreate(email="ann@corp.com")))
+        # No `hd` in the token (as for some Workspace set-ups): the setting vouches.
+        signed = await run(lambda g, a: g.sign_in(google.sign("ann@corp.com", sub="ann")))
+        assert signed.user.id == existing.id
+        await run(lambda g, a: a.create_user(UserCreate(email="bob@other.com")))
+        with pytest.raises(LinkRequired):
+            await run(lambda g, a: g.sign_in(google.sign("bob@other.com")))
+
+
+class TestExplicitLink:
+    @pytest.fixture
+    def run(
+        self, engine: AsyncEngine, verifier: IdTokenVerifier
+    ) -> Callable[[Work[Any]], Awaitable[Any]]:
+        return make_run(engine, verifier)
+
+    async def test_the_signed_in_holder_links_then_signs_in_with_google(  # type: ignore[no-untyped-def]
+        self, run, google: FakeGoogle
+    ) -> None:
+        user = await run(lambda g, a: a.create_user(UserCreate(email="old@example.com")))
+        token = google.sign("old@example.com", sub="mine")
+        linked = await run(lambda g, a: g.link(user.id, token))
+        assert linked.subject == "mine"
+        # Linking the same subject again changes nothing.
+        await run(lambda g, a: g.link(user.id, token))
+        signed = await run(lambda g, a: g.sign_in(token))
+        assert signed.user.id == user.id
+
+    async def test_never_replaces_the_accounts_link(self, run, google: FakeGoogle) -> None:  # type: ignore[no-untyped-def]
+        user = await run(lambda g, a: a.create_user(UserCreate(email="old@example.com")))
+        await run(lambda g, a: g.link(user.id, google.sign(sub="first")))
+        with pytest.raises(IdentityConflict):
+            await run(lambda g, a: g.link(user.id, google.sign(sub="second")))
+        assert await run(lambda g, a: g.linked_subject(user.id)) == "first"
+
+    async def test_never_moves_a_subject_linked_elsewhere(self, run, google: FakeGoogle) -> None:  # type: ignore[no-untyped-def]
+        first = await run(lambda g, a: g.sign_in(google.sign("someone@gmail.com", sub="s")))
+        other = await run(lambda g, a: a.create_user(UserCreate(email="other@example.com")))
+        with pytest.raises(IdentityLinkedElsewhere) as refused:
+            await run(lambda g, a: g.link(other.id, google.sign("someone@gmail.com", sub="s")))
+        assert refused.value.code == "google_linked_elsewhere"
+        assert await run(lambda g, a: g.linked_subject(first.user.id)) == "s"
+        assert await run(lambda g, a: g.linked_subject(other.id)) is None
 
     async def test_profile_fills_only_empty_fields(self, run, google: FakeGoogle) -> None:  # type: ignore[no-untyped-def]
         created = await run(

@@ -1,5 +1,6 @@
 """Linking an external issuer's subjects to accounts: a new account on first sight, an
-existing one only where the issuer owns the e-mail's domain, never a silent takeover."""
+existing one only where the issuer owns the e-mail's domain or its holder links it,
+never a silent takeover."""
 
 from __future__ import annotations
 
@@ -16,12 +17,14 @@ from switchboard.core.accounts.identities import (
     UNCLAIMED_EMAIL_DOMAIN,
     IdentityConflict,
     IdentitySignIn,
+    LinkRequired,
 )
 from switchboard.core.accounts.identity_repository import IdentityRepository
 from switchboard.core.accounts.oidc import OIDC, IdTokenVerifier, IssuerConfig, IssuerNotConfigured
 from switchboard.core.accounts.schemas import UserCreate, UserRead
 from switchboard.core.accounts.service import AccountService
 from switchboard.core.accounts.tokens import TokenSigner
+from switchboard.core.errors import ErrorKind
 from switchboard.kit.crypto import sha256_hex
 from switchboard.kit.db import session_factory, unit_of_work
 from switchboard.models import Identity, User
@@ -114,16 +117,37 @@ class TestFirstSight:
 
 
 class TestExistingAccounts:
-    @pytest.mark.parametrize("email_verified", [True, False])
-    async def test_an_issuer_that_does_not_own_the_domain_never_takes_over(
-        self, run: Run, tenant: Tenant, engine: AsyncEngine, email_verified: bool
+    async def test_an_issuer_that_does_not_own_the_domain_is_refused(
+        self, run: Run, tenant: Tenant, engine: AsyncEngine
+    ) -> None:
+        await create(run, "ada@x.io")
+        token = tenant.sign(email="ada@x.io", **VERIFIED)
+        with pytest.raises(LinkRequired) as refused:
+            await run(lambda s, a: s.sign_in(OIDC, token))
+        assert refused.value.code == "oidc_link_required"
+        # The same rule when the token is presented as a bearer credential.
+        with pytest.raises(LinkRequired):
+            await run(lambda s, a: s.principal(OIDC, token))
+        assert await links(engine) == []
+
+    async def test_an_unverified_email_claims_nothing(
+        self, run: Run, tenant: Tenant, engine: AsyncEngine
     ) -> None:
         existing = await create(run, "ada@x.io")
-        token = tenant.sign(email="ada@x.io", email_verified=email_verified)
+        token = tenant.sign(email="ada@x.io", email_verified=False)
         signed = await run(lambda s, a: s.sign_in(OIDC, token))
         assert signed.user.id != existing.id
         assert signed.user.email.endswith("@" + UNCLAIMED_EMAIL_DOMAIN)
         assert [link[2] for link in await links(engine)] == [signed.user.id]
+
+    async def test_the_holder_links_explicitly(
+        self, run: Run, tenant: Tenant, engine: AsyncEngine
+    ) -> None:
+        existing = await create(run, "ada@x.io")
+        token = tenant.sign(email="ada@x.io", **VERIFIED)
+        await run(lambda s, a: s.link(existing.id, OIDC, token))
+        signed = await run(lambda s, a: s.sign_in(OIDC, token))
+        assert signed.user.id == existing.id
 
     async def test_an_owned_domain_links_the_existing_account(
         self, engine: AsyncEngine, tenant: Tenant, cache: CredentialCache
@@ -143,6 +167,7 @@ class TestExistingAccounts:
         with pytest.raises(IdentityConflict) as refused:
             await run(lambda s, a: s.sign_in(OIDC, other))
         assert refused.value.code == "oidc_account_conflict"
+        assert refused.value.kind == ErrorKind.CONFLICT
 
     async def test_the_last_asserted_email_is_recorded(
         self, run: Run, tenant: Tenant, engine: AsyncEngine

@@ -20,7 +20,7 @@ from switchboard.core.providers.errors import (
 )
 from switchboard.core.providers.ports import ProviderEndpoint
 from switchboard.core.providers.schemas import ConnectionRead, ConnectionUpdate
-from switchboard.core.providers.service import ProviderService, ProviderSetup
+from switchboard.core.providers.service import URL_REFUSED, ProviderService, ProviderSetup
 from switchboard.kit.crypto import SecretBox, SecretDecryptError
 from switchboard.models import ProviderConnection
 from tests.fixtures.app import TEST_SECRET, Harness
@@ -97,7 +97,8 @@ class TestSaveConnection:
             raw = dict(result.mappings().one())
         assert all(KEY not in str(value) for value in raw.values())
         assert KEY[-20:] not in str(raw)
-        payload = json.loads(SecretBox([TEST_SECRET]).decrypt(raw["encrypted_key"]))
+        sealed_to = f"provider_connection:{read.id}:{owner}".encode()
+        payload = json.loads(SecretBox([TEST_SECRET]).decrypt(raw["encrypted_key"], sealed_to))
         assert payload == {"origin": "https://api.openai.com:443", "key": KEY}
         assert raw["key_origin"] == "https://api.openai.com:443"
 
@@ -669,9 +670,10 @@ class TestRotateSecrets:
         assert count == 2
         row = await _row(harness, read.id)
         assert row.encrypted_key is not None
-        assert json.loads(SecretBox([new]).decrypt(row.encrypted_key))["key"] == KEY
+        sealed_to = f"provider_connection:{read.id}:{owner}".encode()
+        assert json.loads(SecretBox([new]).decrypt(row.encrypted_key, sealed_to))["key"] == KEY
         with pytest.raises(SecretDecryptError):
-            SecretBox([TEST_SECRET]).decrypt(row.encrypted_key)
+            SecretBox([TEST_SECRET]).decrypt(row.encrypted_key, sealed_to)
         only_new = _setup(harness, secrets=SecretBox([new]))
         endpoint = await _with(harness, only_new, lambda p: p.endpoint_for(owner, "openai"))
         assert endpoint.api_key == KEY
@@ -762,3 +764,200 @@ class TestStoredRows:
                 for r in rows
             ]
         assert KEY not in str(dumped) and OTHER_KEY not in str(dumped)
+
+
+class TestTrustIsTheServers:
+    """Issue 11 #1: trust lives in its own column; client settings cannot carry it."""
+
+    @pytest.mark.parametrize("reserved", ["private_ok", "trusted", "allow_private"])
+    async def test_reserved_keys_in_client_settings_are_refused(
+        self, harness: Harness, owner: str, reserved: str
+    ) -> None:
+        await _save(harness, owner)
+
+        with pytest.raises(SwitchboardError) as caught:
+            await harness.run(
+                lambda s: s.providers.update_connection(
+                    owner, "openai", ConnectionUpdate(settings={reserved: True})
+                )
+            )
+
+        assert caught.value.kind == ErrorKind.INVALID
+        assert caught.value.code == "reserved_metadata"
+        assert (await _endpoint(harness, owner, "openai")).trusted is False
+
+    async def test_reserved_keys_are_refused_at_save_before_anything_is_stored(
+        self, harness: Harness, owner: str
+    ) -> None:
+        with pytest.raises(SwitchboardError) as caught:
+            await _save(harness, owner, settings={"private_ok": True, "note": "x"})
+
+        assert caught.value.code == "reserved_metadata"
+        assert await harness.run(lambda s: s.providers.list_connections(owner)) == []
+
+    async def test_a_private_ok_left_in_settings_by_earlier_versions_is_ignored(
+        self, harness: Harness, owner: str
+    ) -> None:
+        read = await _save(harness, owner)
+        async with harness.ctx.unit_of_work() as uow:
+            await uow.session.execute(
+                update(ProviderConnection)
+                .where(ProviderConnection.id == read.id)
+                .values(settings={"private_ok": True})
+            )
+
+        assert (await _endpoint(harness, owner, "openai")).trusted is False
+        listed = await harness.run(lambda s: s.providers.list_connections(owner))
+        assert listed[0].settings == {}
+
+    async def test_trust_is_the_column_set_by_the_server(
+        self, harness: Harness, owner: str
+    ) -> None:
+        read = await _save(harness, owner, base_url=LOCAL, allow_private=True)
+
+        assert (await _row(harness, read.id)).private_ok is True
+        assert (await _endpoint(harness, owner, "openai")).trusted is True
+
+    async def test_a_new_base_url_takes_the_trust_it_was_checked_with(
+        self, harness: Harness, owner: str
+    ) -> None:
+        read = await _save(harness, owner, base_url=LOCAL, allow_private=True)
+
+        await harness.run(
+            lambda s: s.providers.update_connection(
+                owner,
+                "openai",
+                ConnectionUpdate(base_url="https://93.184.216.34/v1", base_url_set=True),
+            )
+        )
+
+        assert (await _row(harness, read.id)).private_ok is False
+
+
+class TestExemptionsAtValidation:
+    """Issue 11 #17: `SWITCHBOARD_OUTBOUND_EXEMPTIONS` holds when a user's URL is saved."""
+
+    async def test_an_exempted_loopback_port_is_accepted(
+        self, harness_factory: Callable[..., Awaitable[Harness]]
+    ) -> None:
+        harness = await harness_factory(outbound_exemptions=["127.0.0.1:18080"])
+        owner = (await harness.user("x@example.com")).id
+
+        read = await _save(harness, owner, "openai_compatible", base_url=LOCAL)
+
+        assert read.base_url == LOCAL
+        assert (await _row(harness, read.id)).private_ok is False  # exempt, not trusted
+
+    async def test_another_port_on_the_same_host_is_still_refused(
+        self, harness_factory: Callable[..., Awaitable[Harness]]
+    ) -> None:
+        harness = await harness_factory(outbound_exemptions=["127.0.0.1:18080"])
+        owner = (await harness.user("x@example.com")).id
+
+        with pytest.raises(UnsafeUpstreamUrl):
+            await _save(harness, owner, "openai_compatible", base_url=LOCAL_2)
+
+
+class TestEveryUrlFailureReadsTheSame:
+    """Issue 11 #8: an unresolvable base URL was a 500; every URL failure is one 400."""
+
+    @pytest.mark.parametrize(
+        "url",
+        [
+            "http://no-such-host.invalid/v1",
+            "http://127.0.0.1:8000/v1",
+            "http://169.254.169.254/",
+            "ftp://example.com/",
+            "not a url",
+        ],
+    )
+    async def test_same_invalid_answer(self, harness: Harness, owner: str, url: str) -> None:
+        with pytest.raises(UnsafeUpstreamUrl) as caught:
+            await _save(harness, owner, "openai_compatible", base_url=url)
+
+        assert caught.value.kind == ErrorKind.INVALID
+        assert caught.value.message == URL_REFUSED
+        assert caught.value.param == "baseUrl"
+
+    async def test_unresolvable_on_update_too(self, harness: Harness, owner: str) -> None:
+        await _save(harness, owner)
+
+        with pytest.raises(UnsafeUpstreamUrl) as caught:
+            await harness.run(
+                lambda s: s.providers.update_connection(
+                    owner,
+                    "openai",
+                    ConnectionUpdate(base_url="http://no-such-host.invalid/v1", base_url_set=True),
+                )
+            )
+
+        assert caught.value.message == URL_REFUSED
+
+
+class TestKeysSealedToTheirRow:
+    """Issue 11 #21: a ciphertext copied into another row does not decrypt there."""
+
+    async def _copy_key(self, harness: Harness, source: str, target: str) -> None:
+        stolen = (await _row(harness, source)).encrypted_key
+        async with harness.ctx.unit_of_work() as uow:
+            await uow.session.execute(
+                update(ProviderConnection)
+                .where(ProviderConnection.id == target)
+                .values(encrypted_key=stolen)
+            )
+
+    async def test_another_users_ciphertext_is_refused(
+        self, harness: Harness, owner: str, other: str
+    ) -> None:
+        theirs = await _save(harness, owner, api_key=KEY)
+        mine = await _save(harness, other, api_key=OTHER_KEY)
+        await self._copy_key(harness, theirs.id, mine.id)
+
+        with pytest.raises(KeyBoundElsewhere) as caught:
+            await _endpoint(harness, other, "openai")
+
+        assert KEY not in caught.value.message
+        assert (await _endpoint(harness, owner, "openai")).api_key == KEY
+
+    async def test_own_ciphertext_of_another_connection_is_refused(
+        self, harness: Harness, owner: str
+    ) -> None:
+        default = await _save(harness, owner, api_key=KEY)
+        work = await _save(harness, owner, api_key=OTHER_KEY, label="work")
+        await self._copy_key(harness, default.id, work.id)
+
+        with pytest.raises(KeyBoundElsewhere):
+            await _endpoint(harness, owner, "openai", connection_id=work.id)
+
+    async def _legacy(self, harness: Harness, owner: str) -> str:
+        """A row as earlier versions wrote it: a Fernet token sealed to nothing."""
+        read = await _save(harness, owner, api_key=None)
+        payload = json.dumps({"origin": "https://api.openai.com:443", "key": KEY})
+        async with harness.ctx.unit_of_work() as uow:
+            await uow.session.execute(
+                update(ProviderConnection)
+                .where(ProviderConnection.id == read.id)
+                .values(encrypted_key=SecretBox([TEST_SECRET]).encrypt(payload))
+            )
+        return str(read.id)
+
+    async def test_rows_written_without_associated_data_are_still_read(
+        self, harness: Harness, owner: str
+    ) -> None:
+        await self._legacy(harness, owner)
+
+        assert (await _endpoint(harness, owner, "openai")).api_key == KEY
+
+    async def test_rotation_seals_rows_written_without_associated_data(
+        self, harness: Harness, owner: str, other: str
+    ) -> None:
+        legacy = await self._legacy(harness, owner)
+        assert await harness.run(lambda s: s.providers.rotate_secrets()) == 1
+
+        row = await _row(harness, legacy)
+        assert row.encrypted_key is not None and row.encrypted_key.startswith("v2.")
+        assert (await _endpoint(harness, owner, "openai")).api_key == KEY
+        mine = await _save(harness, other, api_key=OTHER_KEY)
+        await self._copy_key(harness, legacy, mine.id)
+        with pytest.raises(KeyBoundElsewhere):
+            await _endpoint(harness, other, "openai")

@@ -230,9 +230,20 @@ class TestHealthAndMeta:
         assert_golden("health", await pm.client.get("/health"))
         assert_golden("live", await pm.client.get("/live"))
         assert_golden("ready", await pm.client.get("/ready"))
-        assert_golden("services", await pm.client.get("/services"))
-        assert_golden("services_health", await pm.client.get("/services/health"))
+        admin = await pm.harness.user("root@example.com", admin=True)
+        assert_golden("services", await pm.client.get("/services", headers=admin.token_headers))
+        assert_golden(
+            "services_health", await pm.client.get("/services/health", headers=admin.token_headers)
+        )
         assert_golden("version", await pm.client.get("/version"))
+
+    async def test_provider_health_is_for_administrators(self, pm: PM) -> None:
+        # It probes the operator's providers live: not for anyone who asks.
+        user = await pm.harness.user("plain@example.com")
+        for path in ("/services", "/services/health"):
+            assert (await pm.client.get(path)).status_code == 401
+            refused = await pm.client.get(path, headers=user.token_headers)
+            assert refused.status_code == 403
 
     async def test_version_carries_the_git_sha(self, pm_factory) -> None:  # type: ignore[no-untyped-def]
         pm = await pm_factory(git_sha="abc1234")

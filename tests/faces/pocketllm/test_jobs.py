@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 from prometheus_client import REGISTRY
+from sqlalchemy import select
 
+from switchboard.models import MediaFile
 from tests.faces.pocketllm.conftest import (
     ISO_MS_Z,
     UUID,
@@ -79,6 +81,28 @@ async def wait_for(harness: Harness, account: Account, job_id: str, status: str)
 
 
 class TestImageJobs:
+    async def test_a_deleted_jobs_images_are_no_longer_served(self, app: Harness) -> None:
+        alice = await sign_up_and_in(app.client, "deleter@example.com")
+        job = data_of(
+            await app.client.post("/v1/jobs/image-generation", headers=alice.headers, json=CREATE),
+            201,
+        )
+        done = await wait_for(app, alice, job["id"], "completed")
+        url = done["result"]["imageUrl"]
+        assert (await app.client.get(url, headers=alice.headers)).status_code == 200
+        [media] = await app.run(lambda services: services.media.for_job(alice.id, job["id"]))
+        async with app.ctx.unit_of_work() as uow:
+            storage_key = await uow.session.scalar(
+                select(MediaFile.storage_key).where(MediaFile.id == media.id)
+            )
+        assert storage_key is not None
+        assert await app.ctx.media_storage.exists(storage_key)
+
+        deleted = await app.client.delete(f"/v1/jobs/{job['id']}", headers=alice.headers)
+        assert deleted.status_code == 200
+        assert (await app.client.get(url, headers=alice.headers)).status_code == 404
+        assert not await app.ctx.media_storage.exists(storage_key)
+
     async def test_create_golden_then_completed_and_downloaded(
         self, app: Harness, openai_upstream: FakeUpstream
     ) -> None:

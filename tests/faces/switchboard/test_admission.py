@@ -25,8 +25,8 @@ def test_scopes_declared() -> None:
     assert scopes[(f"{BASE}/jobs", "POST")] == "jobs"
     assert scopes[(f"{BASE}/schedules", "GET")] == "jobs"
     assert scopes[(f"{BASE}/conversations/{{conversation_id}}/stop", "POST")] == "chat"
-    assert scopes[(f"{BASE}/usage", "GET")] is None
-    assert scopes[(f"{BASE}/events", "GET")] is None
+    assert scopes[(f"{BASE}/usage", "GET")] == "usage"
+    assert scopes[(f"{BASE}/events", "GET")] == "events"
 
 
 @pytest.fixture
@@ -43,7 +43,8 @@ async def test_a_chat_key_cannot_touch_jobs(app: Harness) -> None:
     # Its access token is the user's own and has every scope.
     created = await app.client.post(f"{BASE}/jobs", json=JOB, headers=user.token_headers)
     assert created.status_code == 201
-    assert (await app.client.get(f"{BASE}/usage", headers=user.headers)).status_code == 200
+    assert (await app.client.get(f"{BASE}/usage", headers=user.headers)).status_code == 403
+    assert (await app.client.get(f"{BASE}/usage", headers=user.token_headers)).status_code == 200
 
 
 async def test_a_jobs_key_cannot_stop_replies(app: Harness) -> None:

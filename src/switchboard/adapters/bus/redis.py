@@ -37,6 +37,8 @@ from switchboard.core.events.schemas import Event, parse_topic
 log = structlog.get_logger(__name__)
 
 DEFAULT_PREFIX = "switchboard:events:"
+# What a refused subscription tells the client: the listener retries within seconds.
+RETRY_AFTER_SECONDS = 5.0
 # Subscribed from the start so the listening connection exists before any topic is.
 _CONTROL = "_listener"
 
@@ -85,6 +87,9 @@ class RedisBus:
         self._listener: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
+        # Set while the listener cannot reach Redis: subscribing then fails at once
+        # instead of waiting out the subscribe timeout for a confirmation.
+        self._down = asyncio.Event()
 
     # -- the port -----------------------------------------------------------------------
     async def publish(self, event: Event) -> None:
@@ -115,11 +120,14 @@ class RedisBus:
             raise BusUnavailable("The event bus is unavailable") from exc
 
     async def subscribe(self, topics: list[str], *, max_queue: int = 1000) -> BoundedSubscription:
-        """A bounded subscription to `topics`, returned once Redis confirmed the channels."""
+        """A bounded subscription to `topics`, returned once Redis confirmed the channels;
+        `BusUnavailable` (with `retry_after`) as soon as the listener finds Redis away."""
         unique = checked_topics(topics)
         sub = BoundedSubscription(unique, max_queue, self._release)
         if self._closed:
             raise BusUnavailable("The event bus is closed")
+        if self._down.is_set():
+            raise _unavailable()
         self._ensure_listener()
         async with self._lock:
             fresh = self._fanout.add(sub)
@@ -128,12 +136,29 @@ class RedisBus:
             ]
             if fresh and self._pubsub is not None:
                 await self._send(self._pubsub.subscribe, [self._channel(t) for t in fresh])
-        try:
-            await asyncio.wait_for(asyncio.gather(*waiters), self._subscribe_timeout)
-        except TimeoutError:
+        if not await self._confirmed_or_down(waiters):
             await sub.close()
-            raise BusUnavailable("The event bus is unavailable") from None
+            raise _unavailable()
         return sub
+
+    async def _confirmed_or_down(self, waiters: list[asyncio.Future[None]]) -> bool:
+        """Whether Redis confirmed every channel before the listener lost it or timed out."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._subscribe_timeout
+        down: asyncio.Future[Any] = asyncio.ensure_future(self._down.wait())
+        pending: set[asyncio.Future[Any]] = set(waiters)
+        try:
+            while pending and not down.done() and loop.time() < deadline:
+                done, _ = await asyncio.wait(
+                    {*pending, down},
+                    timeout=deadline - loop.time(),
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                pending -= done
+        finally:
+            down.cancel()
+            await asyncio.wait({down})
+        return not pending and not any(waiter.cancelled() for waiter in waiters)
 
     async def ping(self) -> None:
         """Raise `ConnectionError` when Redis does not answer or the listener is down."""
@@ -228,6 +253,7 @@ class RedisBus:
                 failed, delay = False, self._backoff[0]
                 await self._listen(pubsub)
             except (RedisError, OSError, RuntimeError) as exc:
+                self._down.set()
                 if not failed:
                     log.warning("event_bus_disconnected", error=type(exc).__name__)
                     self._fanout.mark_gap(RECONNECT)
@@ -245,6 +271,7 @@ class RedisBus:
             channels = [self._channel(t) for t in self._fanout.topics]
             await pubsub.subscribe(self._prefix + _CONTROL, *channels)
             self._pubsub = pubsub
+            self._down.clear()
 
     async def _listen(self, pubsub: PubSub) -> None:
         while not self._closed:
@@ -272,6 +299,10 @@ class RedisBus:
             log.warning("event_bus_bad_payload", topic=topic)
             return
         self._fanout.deliver(event)
+
+
+def _unavailable() -> BusUnavailable:
+    return BusUnavailable("The event bus is unavailable", retry_after=RETRY_AFTER_SECONDS)
 
 
 def _text(value: object) -> str:

@@ -7,7 +7,13 @@ from contextlib import nullcontext
 
 import anyio
 
-from switchboard.kit.netpolicy import Resolver, is_forbidden_ip, resolve_and_check
+from switchboard.kit.netpolicy import (
+    BlockedUrl,
+    Resolver,
+    check_url_syntax,
+    is_forbidden_ip,
+    resolve_and_check,
+)
 
 
 class ResolveError(OSError):
@@ -61,3 +67,21 @@ class OutboundPolicy:
             raise ResolveError("resolving the host timed out", timed_out=True) from exc
         except OSError as exc:  # socket.gaierror and friends
             raise ResolveError("the host name could not be resolved") from exc
+
+    async def check_url(
+        self,
+        url: str,
+        *,
+        trusted: bool,
+        timeout: float | None,  # noqa: ASYNC109 (a budget for resolving the name)
+    ) -> None:
+        """Refuse, before storing it, a URL this policy would not connect to.
+
+        The same decision as at connect time (trust and exemptions); a name that does not
+        resolve is refused too (`BlockedUrl`), so every failure reads the same upstream.
+        """
+        origin = check_url_syntax(url)
+        try:
+            await self.addresses(origin.host, origin.port, trusted=trusted, timeout=timeout)
+        except ResolveError as exc:
+            raise BlockedUrl("the host name could not be resolved") from exc

@@ -81,6 +81,10 @@ class DefaultProviderFactory:
             self._cache.popitem(last=False)
         return provider
 
+    async def check_base_url(self, url: str, *, private_ok: bool) -> None:
+        """Refuse (`BlockedUrl`) a base URL the outbound policy would not connect to."""
+        await self._clients.policy.check_url(url, trusted=private_ok, timeout=self._connect_timeout)
+
     @staticmethod
     def _adapter(kind: str) -> ProviderClass:
         target = ADAPTERS.get(kind)

@@ -1,9 +1,12 @@
 """What both taskiq queues share: the one task, delayed sends, and a graceful stop.
 
 The queue only carries job ids; the job row is the truth. So a send that fails (Redis
-away) is logged rather than raised into the request that created the job, and a
-delayed send lives in a timer of this process: if the process stops first, the
-sweeper finds the job due and queues it again.
+away) is logged rather than raised into the request that created the job, and
+remembered: a task probes the transport until it answers and then sends what failed at
+once, so a job created during an outage runs as soon as the queue is back rather than
+when the sweeper finds it stale. A delayed send lives in a timer of this process: if
+the process stops first, the sweeper finds the job due and queues it again (as it does
+for the unsent ids of a process that stopped).
 """
 
 from __future__ import annotations
@@ -20,6 +23,11 @@ from switchboard.core.jobs.ports import RunJob
 log = structlog.get_logger(__name__)
 
 TASK_NAME = "switchboard.run_job"
+# Unsent ids kept for the reconnection; beyond this the sweeper finds them (it would,
+# anyway, after `stale_after_seconds`).
+MAX_UNSENT = 10_000
+# How often a queue whose sends failed asks its transport whether it is back.
+PROBE_SECONDS = (0.1, 1.0)
 
 
 class TaskiqJobQueue:
@@ -52,6 +60,9 @@ class TaskiqJobQueue:
         self._running: set[asyncio.Task[Any]] = set()
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._sends: set[asyncio.Task[None]] = set()
+        # Ids whose send failed, in order, until the transport answers again.
+        self._unsent: dict[str, None] = {}
+        self._resender: asyncio.Task[None] | None = None
         self._connected = False
         self._stopping = False
 
@@ -88,6 +99,7 @@ class TaskiqJobQueue:
         for handle in self._timers.values():
             handle.cancel()
         self._timers.clear()
+        await self._stop_resending()
         await self._stop_receiving()
         if self._running:
             await asyncio.wait(set(self._running), timeout=self._grace)
@@ -120,12 +132,46 @@ class TaskiqJobQueue:
     async def _stop_receiving(self) -> None:
         """Stop taking new deliveries."""
 
+    async def _probe(self) -> None:
+        """Raise one of `transport_errors` while the transport cannot take a send."""
+
     async def _send(self, job_id: str) -> None:
         try:
             await self._task.kiq(job_id)
         except self.transport_errors as exc:
-            # The row is pending and due: the sweeper will queue it again.
+            # The row is pending and due: sent again once the transport answers.
             log.warning("job_enqueue_failed", job_id=job_id, error=type(exc).__name__)
+            self._send_when_back(job_id)
+
+    def _send_when_back(self, job_id: str) -> None:
+        if len(self._unsent) < MAX_UNSENT:
+            self._unsent[job_id] = None
+        if self._resender is None or self._resender.done():
+            self._resender = asyncio.create_task(self._resend(), name="job-queue-resend")
+
+    async def _resend(self) -> None:
+        """Probe until the transport answers, then send every remembered id at once."""
+        pause = PROBE_SECONDS[0]
+        while self._unsent and self._accepting() and not self._stopping:
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, PROBE_SECONDS[1])
+            try:
+                await self._probe()
+                await self._send_unsent()
+            except self.transport_errors:
+                continue
+            log.info("job_queue_reconnected")
+
+    async def _send_unsent(self) -> None:
+        for job_id in list(self._unsent):
+            await self._task.kiq(job_id)  # a failure leaves it, and the rest, for later
+            self._unsent.pop(job_id, None)
+
+    async def _stop_resending(self) -> None:
+        resender, self._resender = self._resender, None
+        if resender is not None:
+            resender.cancel()
+            await asyncio.wait({resender})
 
     async def _deliver(self, job_id: str) -> None:
         """The taskiq task: run one job id in this process."""

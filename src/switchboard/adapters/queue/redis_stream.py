@@ -168,6 +168,9 @@ class RedisJobQueue(TaskiqJobQueue):
         except self.transport_errors as exc:
             raise ConnectionError("job queue unreachable") from exc
 
+    async def _probe(self) -> None:
+        await self.ping()
+
     async def _connect(self) -> None:
         # Redis may be away at start-up: the server stays up and sends fail softly
         # (logged) until it is back; the worker's consumer loop keeps trying.

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import AsyncIterable
+from typing import Any
 
-from switchboard.core.events.schemas import Event
 
-
-async def close_source(source: AsyncIterable[Event]) -> None:
+async def close_source(source: AsyncIterable[Any]) -> None:
     """Close `source` if it can be closed (`close()` on subscriptions, `aclose()`)."""
     close = getattr(source, "close", None) or getattr(source, "aclose", None)
     if close is None:

@@ -5,20 +5,28 @@ local member of a room starts one bus subscription for it on this replica, whose
 are emitted to the room's local members only (`ignore_queue`), so that with the Redis
 manager every replica serves its own sockets and no client gets an event twice. Faces
 register their own event handlers on `hub.sio`.
+
+A connection lives only as long as its credential and the server: every
+`recheck_seconds` each socket's handshake is authenticated again, and once the app
+starts draining, every socket gets one `stream.closed` event (`{reason}`) and is
+disconnected.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from functools import partial
 from typing import Any
 
 import socketio
 import structlog
 
 from switchboard.api.auth import Handshake
+from switchboard.api.draining import Draining, draining_of
 from switchboard.api.realtime.auth import Authenticator
+from switchboard.api.realtime.guard import CLOSED, credential_problem
 from switchboard.api.realtime.sse import event_body
 from switchboard.core.accounts.principal import Principal
 from switchboard.core.errors import NotFound, SwitchboardError
@@ -52,6 +60,7 @@ class SocketIOHub:
         format: SocketIOFormatter = default_socketio_format,
         cors_allowed_origins: str | list[str] | None = None,
         max_queue: int = 1000,
+        recheck_seconds: float = 15.0,
     ) -> None:
         manager = socketio.AsyncRedisManager(redis_url, channel=channel) if redis_url else None
         self.sio = socketio.AsyncServer(
@@ -70,6 +79,12 @@ class SocketIOHub:
         self._joined: dict[str, set[str]] = {}  # sid -> topics
         self._forwarders: dict[str, asyncio.Task[None]] = {}
         self._ready: dict[str, asyncio.Future[None]] = {}
+        self.recheck_seconds = recheck_seconds
+        self._handshakes: dict[str, Handshake] = {}  # sid -> how it authenticated
+        self._rechecks: asyncio.Task[None] | None = None
+        self._draining: Draining | None = None
+        self._undo_drain: Callable[[], None] | None = None
+        self._background: set[asyncio.Task[None]] = set()
         self.sio.on("connect", self._connect, namespace=namespace)
         self.sio.on("disconnect", self._disconnect, namespace=namespace)
 
@@ -111,8 +126,29 @@ class SocketIOHub:
         """The topics `sid` has joined."""
         return set(self._joined.get(sid, set()))
 
+    async def end(self, sid: str, reason: str) -> None:
+        """Send `sid` one `stream.closed` event with `reason`, then disconnect it."""
+        self._handshakes.pop(sid, None)
+        with contextlib.suppress(KeyError, ValueError, OSError):
+            await self.sio.emit(
+                CLOSED, {"reason": reason}, to=sid, namespace=self.namespace, ignore_queue=True
+            )
+            await self.sio.disconnect(sid, namespace=self.namespace, ignore_queue=True)
+
+    async def recheck(self) -> None:
+        """Authenticate every socket's handshake again; end those that no longer hold."""
+        for sid, handshake in list(self._handshakes.items()):
+            reason = await credential_problem(partial(self._authenticate, handshake))
+            if reason is not None:
+                await self.end(sid, reason)
+
     async def aclose(self) -> None:
         """Stop every forwarder (their subscriptions close) and the Redis manager."""
+        if self._rechecks is not None:
+            self._rechecks.cancel()
+            await asyncio.gather(self._rechecks, return_exceptions=True)
+        if self._undo_drain is not None:
+            self._undo_drain()
         tasks = list(self._forwarders.values())
         for task in tasks:
             task.cancel()
@@ -143,9 +179,40 @@ class SocketIOHub:
             raise socketio.exceptions.ConnectionRefusedError(
                 {"message": "Unauthorized", "code": exc.code}
             ) from None
+        self._watch(handshake)
+        if self._draining is not None and self._draining.is_set():
+            raise socketio.exceptions.ConnectionRefusedError(
+                {"message": "The server is shutting down", "code": self._draining.reason}
+            )
         await self.sio.save_session(sid, {"principal": principal}, namespace=self.namespace)
+        self._handshakes[sid] = handshake
+
+    def _watch(self, handshake: Handshake) -> None:
+        """Start the re-checks, and follow the app's draining (known from the first
+        handshake's scope: the hub is built before there is an app to ask)."""
+        if self._rechecks is None:
+            self._rechecks = asyncio.create_task(self._recheck_forever(), name="socketio-recheck")
+        app = handshake.scope.get("app")
+        if self._draining is None and app is not None:
+            draining = draining_of(app)
+            self._draining = draining
+            self._undo_drain = draining.on_set(lambda: self._spawn(self._end_all(draining.reason)))
+
+    async def _recheck_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.recheck_seconds)
+            await self.recheck()
+
+    async def _end_all(self, reason: str) -> None:
+        await asyncio.gather(*(self.end(sid, reason) for sid in list(self._handshakes)))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work, name="socketio-drain")
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def _disconnect(self, sid: str, *_: object) -> None:
+        self._handshakes.pop(sid, None)
         for topic in self._joined.pop(sid, set()):
             self._forget(sid, topic)
 

@@ -13,6 +13,11 @@ from switchboard.api.realtime.closing import close_source
 from switchboard.core.events.schemas import Event
 from switchboard.kit.clock import iso_z
 
+# sse-starlette cancels every stream as soon as uvicorn starts shutting down, before it
+# could send its closing event; our streams end themselves when the app drains
+# (`api.draining`), so its own cut comes only this long after, as a last resort.
+LIBRARY_SHUTDOWN_GRACE_SECONDS = 60.0
+
 SSEFormatter = Callable[[Event], ServerSentEvent | None]
 """One event as one SSE frame; None skips the event."""
 
@@ -81,5 +86,6 @@ def event_stream_response(
         ping=ping_seconds,
         ping_message_factory=lambda: ServerSentEvent(comment=ping_comment),
         send_timeout=send_timeout,
+        shutdown_grace_period=LIBRARY_SHUTDOWN_GRACE_SECONDS,
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no", **(headers or {})},
     )

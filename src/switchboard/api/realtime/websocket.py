@@ -17,8 +17,10 @@ import structlog
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from switchboard.api.auth import Handshake
+from switchboard.api.draining import SERVER_SHUTDOWN
 from switchboard.api.realtime.auth import Authenticator
 from switchboard.api.realtime.closing import close_source
+from switchboard.api.realtime.guard import StreamGuard, closed_event
 from switchboard.api.realtime.sse import event_body
 from switchboard.core.accounts.principal import Principal
 from switchboard.core.errors import ErrorKind, SwitchboardError
@@ -30,6 +32,8 @@ log = structlog.get_logger(__name__)
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_HEARTBEAT_TIMEOUT = 4408
 CLOSE_GOING_AWAY = 1001
+# The server is restarting: the client may reconnect (to another replica) at once.
+CLOSE_SERVICE_RESTART = 1012
 
 WebSocketFormatter = Callable[[Event], Any]
 """One event as one JSON message; None skips the event."""
@@ -115,12 +119,15 @@ async def pump_events(
     format: WebSocketFormatter = default_ws_format,
     heartbeat: Heartbeat | None = None,
     on_message: MessageHandler | None = None,
+    guard: StreamGuard | None = None,
 ) -> None:
     """Forward `source` to the accepted `websocket` until either side ends.
 
     Client messages go to `on_message`; heartbeats run when given. When the client
     leaves, this returns and `source` is closed; when `source` ends (the bus closing),
-    the socket is closed with 1001.
+    the socket is closed with 1001. With a `guard`, the server draining or the
+    credential lapsing (re-checked every `guard.interval`) sends one `stream.closed`
+    event and closes the socket (1012 on shutdown, 4401 for the credential).
     """
     link = _Link(websocket)
     tasks = {
@@ -129,6 +136,8 @@ async def pump_events(
     }
     if heartbeat is not None:
         tasks.add(asyncio.create_task(_heartbeat(link, heartbeat), name="ws-heartbeat"))
+    if guard is not None:
+        tasks.add(asyncio.create_task(_guard(link, guard, format), name="ws-guard"))
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     finally:
@@ -165,6 +174,20 @@ async def _receive(
             continue
         if on_message is not None:
             await on_message(text)
+
+
+async def _guard(link: _Link, guard: StreamGuard, format: WebSocketFormatter) -> None:
+    wire, stop = guard.watch()
+    try:
+        await wire.wait()
+    finally:
+        stop()
+    message = format(closed_event("", wire.reason))
+    with contextlib.suppress(WebSocketDisconnect, OSError, RuntimeError):
+        if message is not None:
+            await link.send(message)
+    shutdown = wire.reason == SERVER_SHUTDOWN
+    await link.close(CLOSE_SERVICE_RESTART if shutdown else CLOSE_UNAUTHORIZED)
 
 
 async def _heartbeat(link: _Link, heartbeat: Heartbeat) -> None:

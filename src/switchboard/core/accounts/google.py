@@ -1,14 +1,16 @@
 """Google sign-in: Google as one configured ID-token issuer (`oidc.IssuerConfig`).
 
 Google's tokens are RS256 only and must carry a verified e-mail (PluginMind has always
-relied on one). Google owns gmail.com and googlemail.com addresses, and the addresses of
-a Google-hosted domain when the token's `hd` claim names that domain: only there does a
-Google e-mail link to an existing account (see `identities`).
+relied on one). Google owns gmail.com and googlemail.com addresses, the addresses of a
+Google-hosted domain when the token's `hd` claim names that domain, and those of the
+domains the operator lists in SWITCHBOARD_GOOGLE_EMAIL_DOMAINS: only there does a Google
+e-mail link to an existing account (`oidc.vouches_for_email`, the rule every issuer
+shares; see `identities`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from switchboard.core.accounts.oidc import DEFAULT_CACHE_SECONDS, IdTokenInvalid, IssuerConfig
 
@@ -34,8 +36,11 @@ def google_issuer(
     issuers: Sequence[str],
     cache_seconds: float = DEFAULT_CACHE_SECONDS,
     clock_skew_seconds: int = 0,
+    email_domains: Iterable[str] = (),
 ) -> IssuerConfig:
-    """Google as an issuer: our OAuth client id is the audience."""
+    """Google as an issuer: our OAuth client id is the audience. `email_domains` are
+    domains Google is authoritative for besides Gmail's and a token's matching `hd`
+    (SWITCHBOARD_GOOGLE_EMAIL_DOMAINS: Workspace domains whose tokens may lack `hd`)."""
     return IssuerConfig(
         name=GOOGLE,
         label="Google",
@@ -46,7 +51,7 @@ def google_issuer(
         clock_skew_seconds=clock_skew_seconds,
         cache_seconds=cache_seconds,
         require_email=True,
-        email_domains=GOOGLE_EMAIL_DOMAINS,
+        email_domains=GOOGLE_EMAIL_DOMAINS | frozenset(email_domains),
         hosted_domain_claim="hd",
         canonical_issuer=GOOGLE_ISSUER,
     )

@@ -3,13 +3,19 @@
 An issuer's subject is one person; the `identities` table links it to one account. The
 rules never silently hand an existing account to someone else:
 - a subject already linked signs in as its account;
-- a new subject whose verified e-mail is on a domain its issuer owns
-  (`IssuerConfig.vouches_for`: Google for gmail.com and for the `hd` it asserts) is linked
-  to the existing account with that e-mail, unless that account is already linked to
-  another subject of the same issuer (`IdentityConflict`);
+- a new subject whose verified e-mail is on a domain its issuer is authoritative for
+  (`oidc.vouches_for_email`, one rule for every issuer: Google for gmail.com, for the
+  `hd` it asserts and for SWITCHBOARD_GOOGLE_EMAIL_DOMAINS; a tenant for
+  SWITCHBOARD_OIDC_EMAIL_DOMAINS) is linked to the existing account with that e-mail,
+  unless that account is already linked to another subject of the same issuer
+  (`IdentityConflict`: a link is never replaced);
+- a new subject whose verified e-mail an existing account holds, on a domain its issuer
+  is not authoritative for, is refused (`LinkRequired`): anyone can make an issuer
+  account with a verified address elsewhere. The account's holder signs in another way
+  and links the subject explicitly (`IdentitySignIn.link`);
 - otherwise the subject gets a new account: with its verified e-mail when no account
-  has it yet, else with an address under `.invalid` (RFC 2606) that nobody receives
-  mail at, so that the e-mail stays with the account that holds it.
+  has it yet, else (no verified e-mail) with an address under `.invalid` (RFC 2606) that
+  nobody receives mail at.
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ from switchboard.core.accounts.principal import Principal
 from switchboard.core.accounts.repository import UserRepository
 from switchboard.core.accounts.schemas import TokenPair, UserCreate, UserRead
 from switchboard.core.accounts.service import AccountService, to_user_read
-from switchboard.core.errors import Unauthenticated
+from switchboard.core.errors import Conflict
 from switchboard.kit.crypto import sha256_hex
 from switchboard.models import Identity, User
 
@@ -46,10 +52,24 @@ UNCLAIMED_EMAIL_DOMAIN = "unclaimed.invalid"
 AccountsFor = Callable[[int | None], AccountService]
 
 
-class IdentityConflict(Unauthenticated):
-    """The e-mail's account is already linked to another subject of the same issuer."""
+class IdentityConflict(Conflict):
+    """The account is already linked to another subject of the same issuer: a link is
+    never replaced (409, not 401: the token was valid, the account's state refuses it)."""
 
     default_code = "identity_conflict"
+
+
+class LinkRequired(Conflict):
+    """An account holds the token's verified e-mail, but the issuer is not authoritative
+    for its domain: only the account's holder, signed in, may link the subject."""
+
+    default_code = "link_required"
+
+
+class IdentityLinkedElsewhere(Conflict):
+    """The subject is already linked to another account: a link is never moved."""
+
+    default_code = "identity_linked_elsewhere"
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +156,26 @@ class IdentitySignIn:
         """The subject of `issuer` linked to the user's account, if any."""
         return await self._links.subject_of(user_id, self.verifier(issuer).config.issuer)
 
+    async def link(self, user_id: str, issuer: str, id_token: str) -> IdTokenIdentity:
+        """Link the subject of a verified ID token to the signed-in user's account: the
+        explicit way for an address its issuer is not authoritative for. Linking the
+        subject already linked to this account again changes nothing; a subject linked
+        elsewhere (`IdentityLinkedElsewhere`) or an account linked to another subject of
+        the issuer (`IdentityConflict`) is refused: links are never moved or replaced."""
+        verifier = self.verifier(issuer)
+        identity = await verifier.verify(id_token)
+        user = await self._row((await self._accounts.get_user(user_id)).id)
+        if not user.is_active:
+            raise AccountDisabled()
+        found = await self._links.find(identity.issuer, identity.subject)
+        if found is None:
+            await self._check_unlinked(verifier.config, user.id, identity.issuer)
+            found = await self._add_link(identity, user)
+        if found[1].id != user.id:
+            raise _linked_elsewhere(verifier.config)
+        await self._refresh(found[0], found[1], identity)
+        return identity
+
     async def _linked_user(
         self, config: IssuerConfig, identity: IdTokenIdentity
     ) -> tuple[User, bool]:
@@ -155,14 +195,7 @@ class IdentitySignIn:
         try:
             async with self._session.begin_nested():
                 user = await self._account_for(config, identity)
-                await self._links.add(
-                    Identity(
-                        issuer=identity.issuer,
-                        subject=identity.subject,
-                        user_id=user.id,
-                        email=identity.email,
-                    )
-                )
+                await self._links.add(self._new_link(identity, user))
                 await self._refresh(None, user, identity)
         except IntegrityError:
             # A concurrent first sign-in of the same subject linked it: use that link.
@@ -172,21 +205,51 @@ class IdentitySignIn:
             return found[1], True
         return user, False
 
+    async def _add_link(self, identity: IdTokenIdentity, user: User) -> tuple[Identity, User]:
+        """Link the subject to `user`; whatever link a concurrent request made wins."""
+        try:
+            async with self._session.begin_nested():
+                link = await self._links.add(self._new_link(identity, user))
+        except IntegrityError:
+            found = await self._links.find(identity.issuer, identity.subject)
+            if found is None:
+                raise
+            return found
+        return link, user
+
+    @staticmethod
+    def _new_link(identity: IdTokenIdentity, user: User) -> Identity:
+        return Identity(
+            issuer=identity.issuer,
+            subject=identity.subject,
+            user_id=user.id,
+            email=identity.email,
+        )
+
     async def _account_for(self, config: IssuerConfig, identity: IdTokenIdentity) -> User:
-        """The account a new subject links to: an existing one only where its issuer owns
-        the e-mail's domain, else a new one."""
+        """The account a new subject links to: an existing one only where its issuer is
+        authoritative for the e-mail and the account has no other subject of it; a new
+        one when nobody holds the e-mail; else a refusal."""
         email = identity.email
         holder = None if email is None else await self._accounts.get_user_by_email(email)
         if holder is None:
             return await self._new_account(identity, email)
         if not config.vouches_for(identity):
-            return await self._new_account(identity, None)
-        if await self._links.subject_of(holder.id, identity.issuer) is not None:
+            raise LinkRequired(
+                "An account with this email already exists. Sign in to it another way, "
+                f"then link your {config.label} account to it",
+                code=f"{config.name}_link_required",
+            )
+        await self._check_unlinked(config, holder.id, identity.issuer)
+        return await self._row(holder.id)
+
+    async def _check_unlinked(self, config: IssuerConfig, user_id: str, issuer: str) -> None:
+        """`IdentityConflict` when the account is linked to a subject of the issuer."""
+        if await self._links.subject_of(user_id, issuer) is not None:
             raise IdentityConflict(
-                f"This email is linked to a different {config.label} account",
+                f"This account is already linked to a different {config.label} account",
                 code=f"{config.name}_account_conflict",
             )
-        return await self._row(holder.id)
 
     async def _new_account(self, identity: IdTokenIdentity, email: str | None) -> User:
         address = email or f"{secrets.token_hex(16)}@{UNCLAIMED_EMAIL_DOMAIN}"
@@ -212,6 +275,13 @@ class IdentitySignIn:
             user.avatar_url, changed = identity.picture, True
         if changed:
             await self._session.flush()
+
+
+def _linked_elsewhere(config: IssuerConfig) -> IdentityLinkedElsewhere:
+    return IdentityLinkedElsewhere(
+        f"This {config.label} account is already linked to another account",
+        code=f"{config.name}_linked_elsewhere",
+    )
 
 
 class IssuerSignIn:
@@ -243,3 +313,8 @@ class IssuerSignIn:
     async def linked_subject(self, user_id: str) -> str | None:
         """The issuer's subject linked to the user's account, if any."""
         return await self._identities.linked_subject(user_id, self._issuer)
+
+    async def link(self, user_id: str, id_token: str) -> IdTokenIdentity:
+        """Link the token's subject to the signed-in user's account (see
+        `IdentitySignIn.link`)."""
+        return await self._identities.link(user_id, self._issuer, id_token)

@@ -22,7 +22,12 @@ from typing import Any, Protocol
 import jwt
 
 from switchboard.core.accounts.errors import InvalidEmail
-from switchboard.core.accounts.rules import normalize_email
+from switchboard.core.accounts.rules import (
+    email_domain,
+    is_canonical_email,
+    lookup_email,
+    normalize_email,
+)
 from switchboard.core.errors import SwitchboardError, Unauthenticated, UpstreamUnavailable
 
 # The name of the generic issuer configured by SWITCHBOARD_OIDC_* (Google is "google").
@@ -92,7 +97,7 @@ class IssuerConfig:
     # Refuse tokens without a verified e-mail (Google sign-in has always needed one).
     require_email: bool = False
     # Domains whose addresses this issuer owns: its verified e-mail there proves who
-    # holds an existing account with that address.
+    # holds an existing account with that address (see `vouches_for_email`).
     email_domains: frozenset[str] = field(default_factory=frozenset)
     # A claim naming a hosted domain the issuer also owns (Google's `hd`), or None.
     hosted_domain_claim: str | None = None
@@ -105,8 +110,9 @@ class IssuerConfig:
             raise ValueError(f"issuer {self.name}: algorithms must be among RS256, ES256")
         if not self.issuers:
             raise ValueError(f"issuer {self.name}: at least one `iss` value is needed")
-        # Domains compare in lower case, as e-mail domains do.
-        object.__setattr__(self, "email_domains", frozenset(d.lower() for d in self.email_domains))
+        # Domains compare in the normalised form stored e-mails have.
+        domains = frozenset(lookup_email(d) for d in self.email_domains if d.strip())
+        object.__setattr__(self, "email_domains", domains)
 
     @property
     def configured(self) -> bool:
@@ -121,12 +127,30 @@ class IssuerConfig:
     def vouches_for(self, identity: IdTokenIdentity) -> bool:
         """True when this issuer owns the domain of the identity's verified e-mail, so the
         e-mail proves who holds an existing account with that address."""
-        if identity.email is None:
-            return False
-        domain = identity.email.rpartition("@")[2].lower()
-        if domain in self.email_domains:
-            return True
-        return identity.hosted_domain is not None and identity.hosted_domain == domain
+        return vouches_for_email(
+            identity.email, owned_domains=self.email_domains, hosted_domain=identity.hosted_domain
+        )
+
+
+def vouches_for_email(
+    email: str | None, *, owned_domains: frozenset[str], hosted_domain: str | None
+) -> bool:
+    """The one rule, for every issuer, of when its verified e-mail may link a new subject to
+    the existing account with that address: the issuer must be authoritative for the
+    address, because its domain is one the issuer owns (Google: gmail.com, googlemail.com
+    and `SWITCHBOARD_GOOGLE_EMAIL_DOMAINS`; an OIDC tenant: `SWITCHBOARD_OIDC_EMAIL_DOMAINS`)
+    or the hosted domain the token asserts (Google's `hd`). Anyone can create an account
+    at Google or a tenant with a verified address elsewhere, which proves only that the
+    mailbox once received a mail, not that its holder is our account's owner.
+
+    An address that normalisation would change beyond ASCII letter case is never vouched
+    for: the issuer verified *that* string, not the account's normalised address."""
+    if email is None or not is_canonical_email(email):
+        return False
+    domain = email_domain(email)
+    if domain in owned_domains:
+        return True
+    return hosted_domain is not None and hosted_domain == domain
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,7 +266,9 @@ class IdTokenVerifier:
         hosted = None
         if self.config.hosted_domain_claim is not None:
             value = claims.get(self.config.hosted_domain_claim)
-            hosted = value.lower() if isinstance(value, str) and value else None
+            # Normalised as e-mail domains are; a value that is no domain vouches for nothing.
+            if isinstance(value, str) and value and "@" not in value:
+                hosted = lookup_email(value)
         return IdTokenIdentity(
             issuer=self.config.issuer,
             subject=sub,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import secrets
 import string
+import unicodedata
 from collections.abc import Iterable
 
 from switchboard.core.accounts.errors import (
@@ -23,7 +24,18 @@ _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,255}")
 MAX_EMAIL_LENGTH = 320
 
 ADMIN_SCOPE = "admin"
-KNOWN_SCOPES: tuple[str, ...] = ("chat", "models", "embeddings", "images", "jobs", ADMIN_SCOPE)
+# What an API key may be given. A route names the one scope it needs; a route that names
+# none (account and credential management) takes signed-in sessions only.
+KNOWN_SCOPES: tuple[str, ...] = (
+    "chat",
+    "models",
+    "embeddings",
+    "images",
+    "jobs",
+    "events",
+    "usage",
+    ADMIN_SCOPE,
+)
 # A key made without explicit scopes gets everything except admin.
 DEFAULT_SCOPES: tuple[str, ...] = tuple(s for s in KNOWN_SCOPES if s != ADMIN_SCOPE)
 
@@ -35,8 +47,25 @@ _API_KEY = re.compile(rf"sb-([a-z0-9]{{{PREFIX_LENGTH}}})_([A-Za-z0-9_-]{{20,128
 
 
 def lookup_email(raw: str) -> str:
-    """The stored form of an email (trimmed, lower-cased) without judging its shape."""
-    return raw.strip().lower()
+    """The stored form of an email, without judging its shape: trimmed, NFKC-normalised
+    and case-folded, so that full-width and compatibility forms (full-width `admin@...`,
+    `ß` and `ss`) and every letter case are one address. Every account lookup and every new account
+    goes through this (sign-up, sign-in, ID tokens, the owner), and migration
+    4b8d0f2c6e31 brought the stored rows to it."""
+    # NFKC again after case folding: folding can leave compatibility forms behind.
+    folded = unicodedata.normalize("NFKC", raw).casefold()
+    return unicodedata.normalize("NFKC", folded).strip()
+
+
+def is_canonical_email(raw: str) -> bool:
+    """True when normalising `raw` changes at most its ASCII letter case and surrounding
+    space: the address an issuer verified is then the very address it normalises to."""
+    return lookup_email(raw) == raw.strip().lower()
+
+
+def email_domain(email: str) -> str:
+    """The normalised domain of an email (after its last `@`)."""
+    return lookup_email(email).rpartition("@")[2]
 
 
 def normalize_email(raw: str) -> str:

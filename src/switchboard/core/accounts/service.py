@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
+import structlog
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -57,6 +58,8 @@ from switchboard.kit.crypto import constant_time_equal, random_token, sha256_hex
 from switchboard.kit.ids import canonical_id
 from switchboard.kit.pagination import Page, encode_cursor
 from switchboard.models import ApiKey, AuthSession, RefreshToken, User
+
+log = structlog.get_logger(__name__)
 
 DEFAULT_REFRESH_TTL_DAYS = 30
 MAX_PAGE_SIZE = 200
@@ -234,6 +237,7 @@ class AccountService:
         if token.used_at is not None or not await self._refresh_tokens.mark_used(token.id, at=now):
             # Someone holds a copy of a spent token: end the family for both holders.
             await self._revoke(auth_session, now, reason="refresh_reuse")
+            _log_refresh_reuse(token, auth_session)
             raise RefreshReuse()
         if token.expires_at <= now or auth_session.expires_at <= now:
             raise RefreshTokenInvalid("Refresh token has expired")
@@ -547,6 +551,22 @@ def _taken_error(exc: IntegrityError) -> SwitchboardError | None:
     if "email" in text:
         return EmailTaken(param="email")
     return None
+
+
+def _log_refresh_reuse(token: RefreshToken, auth_session: AuthSession) -> None:
+    """A security event: a spent refresh token came back, so a copy of it exists (a
+    stolen token, or a client replaying one). Ids only: never the token or its hash,
+    which would let a reader of the logs match or replay it."""
+    log.warning(
+        "security.refresh_token_reused",
+        security_event="refresh_token_reused",
+        action="session_revoked",
+        user_id=auth_session.user_id,
+        session_id=auth_session.id,
+        refresh_token_id=token.id,
+        token_issued_at=token.created_at,
+        token_used_at=token.used_at,
+    )
 
 
 def _session_principal(user: User, auth_session: AuthSession) -> Principal:

@@ -303,13 +303,16 @@ class AnalysisWorkflow:
         return await self._execute(user_id, data, _Run(log_id, source), plan)
 
     async def run_job(self, user_id: str, job_id: str, data: AnalysisInput) -> AnalysisOutcome:
-        """Run an async analysis whose query was counted when the job was created."""
+        """Run an async analysis; its query was counted when the job was created (else
+        now: `QueryLimitExceeded` fails the job)."""
         async with self._setup.units() as uow:
             plan = await self._plan(uow.session, user_id, data.analysis_type)
             service = AnalysisService(uow.session, self._setup)
             log = await service.log_for_job(user_id, job_id)
             if log is None:
-                # Logged with the job when it was created; only a lost row lands here.
+                # `submit` counts and logs every analysis job it creates; a job that got
+                # here another way is counted now, so no path runs analyses unmetered.
+                await service.consume(user_id)
                 log_id = await service.open_log(user_id, data, source=ANALYSIS_JOB, job_id=job_id)
                 run = _Run(log_id, ANALYSIS_JOB)
             else:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
+STOPPED = "stopped"
+
 
 @dataclass(frozen=True, slots=True)
 class _Reply:
@@ -22,12 +24,13 @@ class ActiveReplies:
 
     def __init__(self) -> None:
         self._replies: dict[str, _Reply] = {}
-        self._stopped: set[str] = set()
+        # Why each interrupted reply ended: "stopped" (its owner) or "server_shutdown".
+        self._reasons: dict[str, str] = {}
 
     def register(self, conversation_id: str, owner_id: str, task: asyncio.Task[object]) -> None:
         """Track `task` as the reply being produced for `owner_id`'s conversation."""
         self._replies[conversation_id] = _Reply(owner_id, task)
-        self._stopped.discard(conversation_id)
+        self._reasons.pop(conversation_id, None)
 
     def unregister(self, conversation_id: str, task: asyncio.Task[object]) -> None:
         """Forget the reply, if `task` is still the one registered."""
@@ -40,13 +43,29 @@ class ActiveReplies:
         reply = self._replies.get(conversation_id)
         if reply is None or reply.owner_id != owner_id or reply.task.done():
             return False
-        self._stopped.add(conversation_id)
+        self._reasons[conversation_id] = STOPPED
         reply.task.cancel()
         return True
 
+    def interrupt_all(self, reason: str) -> int:
+        """Cancel every reply in flight here, recording `reason` (server shutdown);
+        returns how many there were."""
+        count = 0
+        for conversation_id, reply in list(self._replies.items()):
+            if not reply.task.done():
+                self._reasons[conversation_id] = reason
+                reply.task.cancel()
+                count += 1
+        return count
+
     def was_stopped(self, conversation_id: str) -> bool:
-        """Whether the last reply of `conversation_id` ended because someone stopped it."""
-        return conversation_id in self._stopped
+        """Whether the last reply of `conversation_id` was interrupted on purpose (its
+        owner stopped it, or the server is shutting down)."""
+        return conversation_id in self._reasons
+
+    def reason(self, conversation_id: str) -> str | None:
+        """Why the last reply of `conversation_id` was interrupted, if it was."""
+        return self._reasons.get(conversation_id)
 
     def __contains__(self, conversation_id: object) -> bool:
         return conversation_id in self._replies

@@ -1,6 +1,8 @@
 """Errors of the conversations domain."""
 
-from switchboard.core.errors import NotFound
+from switchboard.core.errors import NotFound, UpstreamUnavailable
+
+SERVER_SHUTDOWN = "server_shutdown"
 
 
 class ConversationNotFound(NotFound):
@@ -10,3 +12,13 @@ class ConversationNotFound(NotFound):
 
     def __init__(self) -> None:
         super().__init__("Conversation not found")
+
+
+class ShuttingDown(UpstreamUnavailable):
+    """The server is stopping: replies in flight end now, with the text so far."""
+
+    default_code = SERVER_SHUTDOWN
+
+    def __init__(self) -> None:
+        # Another replica (or this one, restarted) can answer a retry.
+        super().__init__("The server is shutting down; try again", retry_after=1)

@@ -5,6 +5,10 @@ message in status `streaming` are committed before the provider is called; the r
 finished in a second unit of work as `complete`, or — on stop, client disconnect,
 upstream failure or shutdown — as `partial` or `error` with the text received so far
 and a reason. That final write is shielded from cancellation, so it is never lost.
+
+Meanwhile the text so far is flushed to the row under this replica's lease
+(`leases.ReplyLeases`), so that a replica killed mid-reply leaves the text its clients
+saw; the sweep finishes such rows as `partial` with reason `server_restart`.
 """
 
 from __future__ import annotations
@@ -20,6 +24,9 @@ from typing import Any
 from switchboard.core.catalog.models import ModelResolver
 from switchboard.core.catalog.pricing import cost_usd
 from switchboard.core.conversations.active import ActiveReplies
+from switchboard.core.conversations.errors import SERVER_SHUTDOWN, ShuttingDown
+from switchboard.core.conversations.lease_repository import StreamingRows
+from switchboard.core.conversations.leases import LiveReply, ReplyLeases
 from switchboard.core.conversations.schemas import MessageRead, MessageStatus
 from switchboard.core.conversations.service import ConversationService
 from switchboard.core.errors import SwitchboardError, UpstreamUnavailable
@@ -118,8 +125,12 @@ class ReplyRunner:
         bus: EventBus,
         *,
         default_model: str,
+        leases: ReplyLeases | None = None,
     ) -> None:
         self._units = units
+        # Flushes, heartbeat and sweep; the process runs `leases.run()` (app lifespan).
+        self.leases = leases or ReplyLeases(StreamingRows(units))
+        self._closing = False
         self._providers = providers
         self._recorder = recorder
         self._resolver = resolver
@@ -137,22 +148,23 @@ class ReplyRunner:
         """
         prepared = await self._prepare(owner_id, conversation_id, content, options)
         outcome = _Outcome()
+        live = self.leases.track(prepared.assistant_message.id)  # renewed while it waits
         task = asyncio.create_task(prepared.provider.chat(prepared.request))
-        self._active.register(conversation_id, owner_id, task)  # type: ignore[arg-type]
+        self._register(conversation_id, owner_id, task)
         try:
             result = await task
             outcome = _Outcome(result.text, MessageStatus.COMPLETE, None, result.usage)
         except asyncio.CancelledError:
-            outcome.reason = self._interruption(conversation_id)
+            self._interrupted(conversation_id, outcome)
             if not self._active.was_stopped(conversation_id) or _being_cancelled():
                 task.cancel()
-                await self._finish_shielded(prepared, outcome)
+                await self._finish_shielded(prepared, outcome, live)
                 raise
         except SwitchboardError as exc:
             outcome = _Outcome("", MessageStatus.ERROR, exc.message, error=exc)
         finally:
             self._active.unregister(conversation_id, task)  # type: ignore[arg-type]
-        final = await self._finish_shielded(prepared, outcome)
+        final = await self._finish_shielded(prepared, outcome, live)
         if outcome.error is not None:
             raise outcome.error
         return prepared.user_message, final
@@ -163,7 +175,8 @@ class ReplyRunner:
         """Store the message, then yield the reply's text as it arrives, then its final row."""
         prepared = await self._prepare(owner_id, conversation_id, content, options)
         outcome = _Outcome()
-        parts: list[str] = []
+        live = self.leases.track(prepared.assistant_message.id)
+        text = live.pending
         try:
             # Inside the try: a consumer leaving right after the start must not leave the
             # reply `streaming` forever.
@@ -175,27 +188,27 @@ class ReplyRunner:
                     if isinstance(item, TextDelta):
                         if prepared.first_token_at is None:
                             prepared.first_token_at = time.perf_counter()
-                        parts.append(item.text)
+                        self.leases.add(live, item.text)
                         yield item
                     elif isinstance(item, StreamEnd):
                         outcome.usage = item.usage
             outcome.status, outcome.reason = MessageStatus.COMPLETE, None
         except asyncio.CancelledError:
-            outcome.reason = self._interruption(conversation_id)
+            self._interrupted(conversation_id, outcome)
             if not self._active.was_stopped(conversation_id) or _being_cancelled():
-                outcome.text = "".join(parts)
-                await self._finish_shielded(prepared, outcome)
+                outcome.text = text.text
+                await self._finish_shielded(prepared, outcome, live)
                 raise
         except SwitchboardError as exc:
-            outcome.status = MessageStatus.PARTIAL if parts else MessageStatus.ERROR
+            outcome.status = MessageStatus.PARTIAL if text.text else MessageStatus.ERROR
             outcome.reason, outcome.error = exc.message, exc
         except GeneratorExit:
-            outcome.text = "".join(parts)
+            outcome.text = text.text
             outcome.reason = "client_disconnected"
-            await self._finish_shielded(prepared, outcome)
+            await self._finish_shielded(prepared, outcome, live)
             raise
-        outcome.text = "".join(parts)
-        final = await self._finish_shielded(prepared, outcome)
+        outcome.text = text.text
+        final = await self._finish_shielded(prepared, outcome, live)
         yield ReplyFinished(final, outcome.error)
 
     async def stop(self, owner_id: str, conversation_id: str) -> bool:
@@ -229,6 +242,14 @@ class ReplyRunner:
         finally:
             await subscription.close()
 
+    def interrupt_all(self) -> int:
+        """Server shutdown: end every reply in flight here now, each stored `partial`
+        with reason `server_shutdown` and its text so far, its stream ending with a
+        `ShuttingDown` error; replies asked for from now on are refused the same way.
+        Returns how many replies were interrupted."""
+        self._closing = True
+        return self._active.interrupt_all(SERVER_SHUTDOWN)
+
     async def drain(self) -> None:
         """Wait for final writes still running (server shutdown)."""
         if self._finishing:
@@ -238,6 +259,8 @@ class ReplyRunner:
     async def _prepare(
         self, owner_id: str, conversation_id: str, content: str, options: ReplyOptions
     ) -> _Prepared:
+        if self._closing:
+            raise ShuttingDown()
         async with self._units() as uow:
             conversations = ConversationService(uow.session)
             conversation = await conversations.require(owner_id, conversation_id)
@@ -257,6 +280,7 @@ class ReplyRunner:
                 status=MessageStatus.STREAMING,
                 provider=ref.provider,
                 model=ref.model,
+                lease=(self.leases.replica, self.leases.lease_until()),
             )
             settings = conversation.settings or {}
             system = "\n\n".join(
@@ -289,11 +313,7 @@ class ReplyRunner:
                     await _aclose(upstream)
 
         task = asyncio.create_task(pump())
-        self._active.register(
-            prepared.conversation_id,
-            prepared.owner_id,
-            task,  # type: ignore[arg-type]
-        )
+        self._register(prepared.conversation_id, prepared.owner_id, task)
         try:
             while True:
                 get = asyncio.ensure_future(queue.get())
@@ -316,13 +336,26 @@ class ReplyRunner:
             if not task.done():
                 task.cancel()
 
-    async def _finish_shielded(self, prepared: _Prepared, outcome: _Outcome) -> MessageRead:
-        task = asyncio.create_task(self._finish(prepared, outcome))
+    def _register(self, conversation_id: str, owner_id: str, task: asyncio.Task[Any]) -> None:
+        self._active.register(conversation_id, owner_id, task)
+        if self._closing:  # started while the shutdown was interrupting the others
+            self._active.interrupt_all(SERVER_SHUTDOWN)
+
+    def _interrupted(self, conversation_id: str, outcome: _Outcome) -> None:
+        outcome.reason = self._active.reason(conversation_id) or "interrupted"
+        if outcome.reason == SERVER_SHUTDOWN:
+            outcome.error = ShuttingDown()
+
+    async def _finish_shielded(
+        self, prepared: _Prepared, outcome: _Outcome, live: LiveReply
+    ) -> MessageRead:
+        task = asyncio.create_task(self._finish(prepared, outcome, live))
         self._finishing.add(task)
         task.add_done_callback(self._finishing.discard)
         return await asyncio.shield(task)
 
-    async def _finish(self, prepared: _Prepared, outcome: _Outcome) -> MessageRead:
+    async def _finish(self, prepared: _Prepared, outcome: _Outcome, live: LiveReply) -> MessageRead:
+        await self.leases.release(live)  # its last flush lands before the final write
         now = time.perf_counter()
         cost = cost_usd(prepared.ref.provider, prepared.ref.model, outcome.usage)
         async with self._units() as uow:
@@ -340,6 +373,7 @@ class ReplyRunner:
                 row.completion_tokens = outcome.usage.completion_tokens
                 row.cost_usd = cost
             row.completed_at = utcnow()
+            row.lease_owner, row.lease_expires_at = None, None
             final = MessageRead.model_validate(row)
         if outcome.usage is not None:
             self._recorder.record(
@@ -364,9 +398,6 @@ class ReplyRunner:
         if model:
             return self._resolver.resolve(model)
         return self._resolver.resolve(self._default_model)
-
-    def _interruption(self, conversation_id: str) -> str:
-        return "stopped" if self._active.was_stopped(conversation_id) else "interrupted"
 
 
 def _context(system: str, history: list[Any], content: str) -> list[ChatMessage]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.core.conversations.errors import ConversationNotFound
@@ -104,10 +106,12 @@ class ConversationService:
         status: MessageStatus = MessageStatus.COMPLETE,
         provider: str | None = None,
         model: str | None = None,
+        lease: tuple[str, datetime] | None = None,
     ) -> MessageRead:
-        """Append a message with the next sequence number."""
+        """Append a message with the next sequence number; a streaming reply carries the
+        `lease` (replica, until) of the replica producing it."""
         conversation = await self._require(owner_id, conversation_id)
-        message = await self._append(conversation, role, content, status, provider, model)
+        message = await self._append(conversation, role, content, status, provider, model, lease)
         return MessageRead.model_validate(message)
 
     async def history(self, owner_id: str, conversation_id: str, limit: int) -> list[Message]:
@@ -134,6 +138,7 @@ class ConversationService:
         status: MessageStatus,
         provider: str | None,
         model: str | None,
+        lease: tuple[str, datetime] | None = None,
     ) -> Message:
         seq = await self._conversations.next_seq(conversation.id)
         message = Message(
@@ -146,6 +151,8 @@ class ConversationService:
             provider=provider,
             model=model,
             completed_at=utcnow() if status == MessageStatus.COMPLETE else None,
+            lease_owner=lease[0] if lease else None,
+            lease_expires_at=lease[1] if lease else None,
         )
         self._messages.add(message)
         conversation.updated_at = utcnow()

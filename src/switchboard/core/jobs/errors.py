@@ -1,6 +1,6 @@
 """Errors of the jobs domain."""
 
-from switchboard.core.errors import Conflict, Invalid, NotFound
+from switchboard.core.errors import Conflict, Invalid, NotFound, RateLimited
 
 
 class JobNotFound(NotFound):
@@ -37,3 +37,21 @@ class ScheduleNotFound(NotFound):
 
     def __init__(self) -> None:
         super().__init__("Schedule not found")
+
+
+class JobTypeNotPublic(Invalid):
+    """A job type that only its own domain creates (it counts quotas or computes costs)."""
+
+    default_code = "job_type_not_public"
+
+
+class TooManyQueuedJobs(RateLimited):
+    """The user already has as many pending and running jobs as the operator allows."""
+
+    default_code = "too_many_queued_jobs"
+
+
+class TooManySchedules(Conflict):
+    """The user already has as many schedules as the operator allows."""
+
+    default_code = "too_many_schedules"

@@ -1,4 +1,5 @@
-"""What the jobs domain needs from outside: a queue that carries job ids."""
+"""What the jobs domain needs from outside: a queue that carries job ids, and the
+domains that keep what a job produced."""
 
 from __future__ import annotations
 
@@ -15,6 +16,14 @@ class JobQueue(Protocol):
 
     async def depth(self) -> int | None:
         """Messages waiting, when the transport can tell; None otherwise."""
+        ...
+
+
+class JobOutputs(Protocol):
+    """Keeps what jobs produce (files, ...): removed with the job, never served after."""
+
+    async def remove_for_job(self, owner_id: str, job_id: str) -> None:
+        """Delete what `job_id` produced, in the caller's unit of work."""
         ...
 
 

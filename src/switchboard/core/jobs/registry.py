@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
-from switchboard.core.jobs.errors import InvalidJobParams, UnknownJobType
+from switchboard.core.jobs.errors import InvalidJobParams, JobTypeNotPublic, UnknownJobType
 
 if TYPE_CHECKING:
     from switchboard.core.jobs.context import JobContext
@@ -22,6 +22,10 @@ class JobType:
 
     The handler receives the job's context and its validated parameters and returns the
     result to store. It must be idempotent: delivery is at least once.
+
+    A `public` type may be created (and scheduled) by clients through the native jobs API
+    with `params` alone. Types whose domain counts a quota or computes a cost when it
+    creates them stay private: clients reach them through that domain's own routes.
     """
 
     name: str
@@ -29,6 +33,7 @@ class JobType:
     handler: Handler
     max_attempts: int = 3
     timeout_seconds: float = 600.0
+    public: bool = False
 
 
 class JobRegistry:
@@ -48,6 +53,15 @@ class JobRegistry:
         job_type = self._types.get(name)
         if job_type is None:
             raise UnknownJobType(f"Unknown job type '{name}'", param="type")
+        return job_type
+
+    def public(self, name: str) -> JobType:
+        """The job type called `name` if clients may create it; else `JobTypeNotPublic`."""
+        job_type = self.get(name)
+        if not job_type.public:
+            raise JobTypeNotPublic(
+                f"Jobs of type '{name}' are created through their own endpoints", param="type"
+            )
         return job_type
 
     def validate(self, name: str, params: dict[str, Any]) -> BaseModel:

@@ -79,6 +79,15 @@ class JobRepository:
         )
         return cancelled
 
+    async def count_queued(self, owner_id: str) -> int:
+        """How many of the owner's jobs are pending or running."""
+        total = await self._session.scalar(
+            select(func.count())
+            .select_from(Job)
+            .where(Job.user_id == owner_id, Job.status.in_(LIVE))
+        )
+        return int(total or 0)
+
     async def refresh(self, job: Job) -> None:
         """Read the job's row again (another process may have changed it)."""
         await self._session.refresh(job)
@@ -118,6 +127,13 @@ class ScheduleRepository:
             .order_by(JobSchedule.created_at)
         )
         return list(rows)
+
+    async def count(self, owner_id: str) -> int:
+        """How many schedules the owner has."""
+        total = await self._session.scalar(
+            select(func.count()).select_from(JobSchedule).where(JobSchedule.user_id == owner_id)
+        )
+        return int(total or 0)
 
     def add(self, schedule: JobSchedule) -> None:
         """Stage a new schedule."""

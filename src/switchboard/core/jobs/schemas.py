@@ -24,8 +24,21 @@ class JobStatus(StrEnum):
         return self in (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED)
 
 
+class JobRequest(BaseModel):
+    """What a client may ask for through the native jobs API: a public type and its
+    parameters. Everything else about the job is the server's to decide."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: str = Field(min_length=1, max_length=64)
+    params: dict[str, Any] = Field(default_factory=dict)
+    idempotency_key: str | None = Field(default=None, max_length=200)
+    run_at: datetime | None = None
+
+
 class JobCreate(BaseModel):
-    """A request for background work of a registered type."""
+    """Background work of a registered type, as a domain creates it (cost, attempts and
+    source are set by the server, never taken from a client)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -67,7 +80,8 @@ class JobRead(BaseModel):
 
 
 class ScheduleCreate(BaseModel):
-    """A recurring job: `cron` is a five-field cron expression, evaluated in `timezone`."""
+    """A recurring job of a public type: `cron` is a five-field cron expression (so it
+    fires at most once a minute), evaluated in `timezone`."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -76,7 +90,6 @@ class ScheduleCreate(BaseModel):
     cron: str = Field(min_length=9, max_length=100)
     timezone: str = "UTC"
     name: str | None = Field(default=None, max_length=200)
-    source: str | None = None
 
 
 class ScheduleRead(BaseModel):

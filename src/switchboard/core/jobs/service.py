@@ -8,20 +8,28 @@ no job behind.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from switchboard.core.errors import SwitchboardError
 from switchboard.core.events.ports import EventBus
 from switchboard.core.events.schemas import Event, task_topic
-from switchboard.core.jobs.errors import JobNotFound, JobStateConflict, ScheduleNotFound
+from switchboard.core.jobs.errors import (
+    JobNotFound,
+    JobStateConflict,
+    ScheduleNotFound,
+    TooManyQueuedJobs,
+    TooManySchedules,
+)
 from switchboard.core.jobs.events import CANCEL_REQUESTED, publish_job_event
-from switchboard.core.jobs.ports import JobQueue
+from switchboard.core.jobs.ports import JobOutputs, JobQueue
 from switchboard.core.jobs.registry import JobRegistry
 from switchboard.core.jobs.repository import JobRepository, ScheduleRepository
 from switchboard.core.jobs.schedule import next_run
 from switchboard.core.jobs.schemas import (
     JobCreate,
     JobRead,
+    JobRequest,
     JobStatus,
     ScheduleCreate,
     ScheduleRead,
@@ -29,7 +37,7 @@ from switchboard.core.jobs.schemas import (
 from switchboard.kit.clock import Clock, utcnow
 from switchboard.kit.db import UnitOfWork
 from switchboard.kit.ids import canonical_id
-from switchboard.kit.pagination import Page
+from switchboard.kit.pagination import Page, clamp_offset
 from switchboard.models import Job, JobSchedule
 
 MAX_PAGE = 100
@@ -43,26 +51,52 @@ class JobSetup:
     queue: JobQueue
     bus: EventBus
     clock: Clock = utcnow
+    # Caps on one user's work; 0 turns a cap off.
+    max_queued_per_user: int = 0
+    max_schedules_per_user: int = 0
+
+
+# When a user at the queued-jobs cap may try again: long enough for a job to finish.
+QUEUED_RETRY_AFTER_SECONDS = 5.0
 
 
 class JobService:
     """A user's jobs and schedules."""
 
-    def __init__(self, uow: UnitOfWork, setup: JobSetup) -> None:
+    def __init__(
+        self, uow: UnitOfWork, setup: JobSetup, outputs: Sequence[JobOutputs] = ()
+    ) -> None:
         self._uow = uow
         self._setup = setup
+        self._outputs = outputs
         self._jobs = JobRepository(uow.session)
         self._schedules = ScheduleRepository(uow.session)
+
+    async def request(self, owner_id: str, data: JobRequest, *, source: str) -> JobRead:
+        """Create a job a client asked for by type: only public types, from `params` alone."""
+        self._setup.registry.public(data.type)
+        return await self.create(
+            owner_id,
+            JobCreate(
+                type=data.type,
+                params=data.params,
+                idempotency_key=data.idempotency_key,
+                run_at=data.run_at,
+                source=source,
+            ),
+        )
 
     async def create(self, owner_id: str, data: JobCreate) -> JobRead:
         """Create a job; it is queued once the caller's unit of work commits.
 
         With an idempotency key, asking again returns the job created the first time.
+        A user with `max_queued_per_user` jobs pending or running gets `TooManyQueuedJobs`.
         """
         if data.idempotency_key:
             existing = await self._jobs.by_idempotency_key(owner_id, data.idempotency_key)
             if existing is not None:
                 return JobRead.model_validate(existing)
+        await self._check_queued_cap(owner_id)
         job_type = self._setup.registry.get(data.type)
         params = self._setup.registry.validate(data.type, data.params)
         job = Job(
@@ -102,7 +136,7 @@ class JobService:
             status=status.value if status else None,
             type=type,
             limit=min(max(limit, 1), MAX_PAGE),
-            offset=max(offset, 0),
+            offset=clamp_offset(offset),
         )
         return Page([JobRead.model_validate(r) for r in rows], total=total)
 
@@ -151,16 +185,25 @@ class JobService:
         return read
 
     async def delete(self, owner_id: str, job_id: str) -> None:
-        """Delete a finished job (cancel a live one first)."""
+        """Delete a finished job and what it produced (cancel a live one first)."""
         job = await self._require(owner_id, job_id)
         if not JobStatus(job.status).finished:
             raise JobStateConflict("Cancel the job before deleting it")
+        for outputs in self._outputs:
+            await outputs.remove_for_job(owner_id, job.id)
         await self._jobs.delete(job)
 
     # -- schedules -----------------------------------------------------------------------
-    async def create_schedule(self, owner_id: str, data: ScheduleCreate) -> ScheduleRead:
-        """A recurring job; its first run is the next moment its cron expression names."""
+    async def create_schedule(
+        self, owner_id: str, data: ScheduleCreate, *, source: str | None = None
+    ) -> ScheduleRead:
+        """A recurring job of a public type; its first run is the next moment its cron
+        expression names. `TooManySchedules` beyond `max_schedules_per_user`."""
+        self._setup.registry.public(data.type)
         params = self._setup.registry.validate(data.type, data.params)
+        cap = self._setup.max_schedules_per_user
+        if cap and await self._schedules.count(owner_id) >= cap:
+            raise TooManySchedules(f"You have {cap} schedules, the most allowed; delete one first")
         schedule = JobSchedule(
             user_id=owner_id,
             type=data.type,
@@ -169,7 +212,7 @@ class JobService:
             timezone=data.timezone,
             next_run_at=next_run(data.cron, data.timezone, self._setup.clock()),
             name=data.name,
-            source=data.source,
+            source=source,
         )
         self._schedules.add(schedule)
         await self._schedules.flush()
@@ -188,6 +231,16 @@ class JobService:
         await self._schedules.delete(schedule)
 
     # -- internals -----------------------------------------------------------------------
+    async def _check_queued_cap(self, owner_id: str) -> None:
+        # Counted, then inserted: concurrent requests may pass the cap by a few, which a
+        # cap against runaway clients tolerates.
+        cap = self._setup.max_queued_per_user
+        if cap and await self._jobs.count_queued(owner_id) >= cap:
+            raise TooManyQueuedJobs(
+                f"You have {cap} jobs waiting or running, the most allowed; try again later",
+                retry_after=QUEUED_RETRY_AFTER_SECONDS,
+            )
+
     async def _require(self, owner_id: str, job_id: str) -> Job:
         key = canonical_id(job_id)
         job = await self._jobs.get(owner_id, key) if key else None

@@ -118,6 +118,14 @@ class MediaService:
         await self._repo.flush()
         await self._remove_after_commit([key])
 
+    async def remove_for_job(self, owner_id: str, job_id: str) -> None:
+        """Delete the files `job_id` produced: rows now, bytes once that is committed."""
+        files = await self._repo.for_job(owner_id, job_id)
+        for media in files:
+            await self._repo.delete(media)
+        await self._repo.flush()
+        await self._remove_after_commit([media.storage_key for media in files])
+
     async def purge_owner(self, owner_id: str) -> None:
         """Remove the bytes of every file of the owner once the caller's unit of work
         commits (their rows go with the account, by cascade)."""

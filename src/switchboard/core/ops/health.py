@@ -36,6 +36,11 @@ class HealthReport:
         """Ready to serve: every required dependency answers."""
         return self.status != "down"
 
+    @property
+    def down(self) -> list[str]:
+        """The names of the dependencies that do not answer (what readiness reports)."""
+        return [check.name for check in self.checks if not check.ok]
+
 
 class HealthChecker:
     """Runs named checks concurrently, each with a timeout.
@@ -76,8 +81,16 @@ class HealthChecker:
         except TimeoutError:
             return CheckResult(name, False, required, _ms(started), "timed out")
         except (OSError, ConnectionError, RuntimeError) as exc:
-            return CheckResult(name, False, required, _ms(started), type(exc).__name__)
+            return CheckResult(name, False, required, _ms(started), _describe(exc))
         return CheckResult(name, True, required, _ms(started))
+
+
+def _describe(exc: BaseException) -> str:
+    # A check says what is down with a plain ConnectionError of its own words ("database
+    # unreachable"); anything else may carry addresses, so only its type is shown.
+    if type(exc) is ConnectionError and exc.args:
+        return str(exc)
+    return type(exc).__name__
 
 
 def _ms(started: float) -> float:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from switchboard.core.llm import (
     ChatRequest,
@@ -83,4 +83,19 @@ class ProviderFactory(Protocol):
 
     async def aclose(self) -> None:
         """Close every pooled client."""
+        ...
+
+
+@runtime_checkable
+class BaseUrlPolicy(Protocol):
+    """What a factory that owns the outbound policy offers: checking a user's base URL.
+
+    `DefaultProviderFactory` implements it with the policy its HTTP clients apply when
+    they connect (trust and `SWITCHBOARD_OUTBOUND_EXEMPTIONS`), so a URL is judged once,
+    the same way, at save and at every connection.
+    """
+
+    async def check_base_url(self, url: str, *, private_ok: bool) -> None:
+        """Return when the policy allows `url`; `netpolicy.BlockedUrl` for a refused URL
+        or a host name that does not resolve."""
         ...

@@ -3,7 +3,13 @@
 Resolution order: an explicit connection (a chat's own key), the user's connection for
 the provider, the operator's environment credentials, and the built-in `echo`.
 A stored key is encrypted together with the origin it was saved for and is only ever
-sent to that origin (SECURITY.md rule 2): changing the base URL needs the key again.
+sent to that origin (SECURITY.md rule 2): changing the base URL needs the key again. The
+ciphertext is also sealed to its row (connection id and owner, as associated data), so a
+ciphertext copied into another row does not open there.
+
+Whether a connection may reach private addresses is the server's decision, kept in its
+own column: the client's `settings` (PocketLLM's `metadata`) never carry it, and
+reserved keys there are refused.
 """
 
 from __future__ import annotations
@@ -12,10 +18,11 @@ import asyncio
 import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from switchboard.core.errors import Invalid
 from switchboard.core.providers.cache import EndpointCache
 from switchboard.core.providers.errors import (
     KeyBoundElsewhere,
@@ -24,12 +31,27 @@ from switchboard.core.providers.errors import (
     UnsafeUpstreamUrl,
 )
 from switchboard.core.providers.known import KnownProvider, known_provider
-from switchboard.core.providers.ports import ChatProvider, ProviderEndpoint, ProviderFactory
+from switchboard.core.providers.ports import (
+    BaseUrlPolicy,
+    ChatProvider,
+    ProviderEndpoint,
+    ProviderFactory,
+)
 from switchboard.core.providers.repository import ProviderConnectionRepository
 from switchboard.core.providers.schemas import ConnectionRead, ConnectionUpdate
 from switchboard.kit import netpolicy
 from switchboard.kit.crypto import SecretBox, SecretDecryptError, mask_secret
+from switchboard.kit.ids import new_id
 from switchboard.models import ProviderConnection
+
+# Keys the server decides; a client's settings naming one are refused, never merged.
+RESERVED_SETTINGS = frozenset({"private_ok", "allow_private", "trusted", "key_origin"})
+# One answer for every unusable base URL (bad scheme, refused address, name that does
+# not resolve): which of them it was would tell a caller about the internal network.
+URL_REFUSED = (
+    "The base URL cannot be used: it must be an http(s) URL of a host this server is "
+    "allowed to reach."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,33 +188,46 @@ class ProviderService:
         base_url: str | None = None,
         label: str = "default",
         display_name: str | None = None,
+        settings: Mapping[str, Any] | None = None,
         allow_private: bool = False,
         test: bool = False,
     ) -> ConnectionRead:
         """Create or replace the user's connection; the key is encrypted and bound to its origin.
 
-        With `test`, the credential is tried live first and nothing is stored if it fails.
+        `settings` (the client's own data) are merged into the stored ones; reserved keys
+        are refused. `allow_private` is for server-side callers only: no face passes a
+        client's wish here. With `test`, the credential is tried live first and nothing
+        is stored if it fails.
         """
         known = _known(provider)
+        client_settings = _client_settings(settings)
         base_url = await self._checked_base_url(known, base_url, allow_private)
         if test:
             # Tried on a detached copy: a failing credential must not replace a stored one.
             candidate = ProviderConnection(
-                user_id=owner_id, provider=known.name, label=label, base_url=base_url
+                id=new_id(),
+                user_id=owner_id,
+                provider=known.name,
+                label=label,
+                base_url=base_url,
+                private_ok=allow_private,
             )
-            candidate.settings = {"private_ok": allow_private}
             self._store_key(known, candidate, api_key)
             await self._setup.factory.provider(
                 self._endpoint_from_connection(known, candidate)
             ).test_connection()
         connection = await self._repo.get_by_label(owner_id, known.name, label)
         if connection is None:
-            connection = ProviderConnection(user_id=owner_id, provider=known.name, label=label)
+            # The id is set now: the key is sealed to it before the row is flushed.
+            connection = ProviderConnection(
+                id=new_id(), user_id=owner_id, provider=known.name, label=label
+            )
             self._repo.add(connection)
         connection.base_url = base_url
         connection.display_name = display_name or connection.display_name
         connection.is_active = True
-        connection.settings = dict(connection.settings or {}) | {"private_ok": allow_private}
+        connection.private_ok = allow_private
+        connection.settings = _merged(connection.settings, client_settings)
         self._store_key(known, connection, api_key)
         self._changed(owner_id)
         await self._repo.flush()
@@ -201,13 +236,19 @@ class ProviderService:
     async def update_connection(
         self, owner_id: str, provider: str, change: ConnectionUpdate, *, allow_private: bool = False
     ) -> ConnectionRead:
-        """Apply a partial change; a new base URL without a new key drops the old key."""
+        """Apply a partial change; a new base URL without a new key drops the old key.
+
+        A new base URL is checked again and its trust is `allow_private` (server-side
+        callers only); client settings naming a reserved key are refused.
+        """
         known = _known(provider)
+        client_settings = _client_settings(change.settings)
         connection = await self._require(owner_id, known.name)
         if change.base_url_set and change.base_url != connection.base_url:
             connection.base_url = await self._checked_base_url(
                 known, change.base_url, allow_private
             )
+            connection.private_ok = allow_private
             if change.api_key is None:
                 self._store_key(known, connection, None)
         if change.api_key is not None:
@@ -218,8 +259,8 @@ class ProviderService:
             connection.is_active = change.is_active
         if change.display_name is not None:
             connection.display_name = change.display_name
-        if change.settings is not None:
-            connection.settings = dict(connection.settings or {}) | change.settings
+        if client_settings is not None:
+            connection.settings = _merged(connection.settings, client_settings)
         self._changed(owner_id)
         await self._repo.flush()
         return _read(connection)
@@ -249,11 +290,19 @@ class ProviderService:
         await (await self.provider_for(owner_id, provider)).test_connection()
 
     async def rotate_secrets(self) -> int:
-        """Re-encrypt every stored key under the newest secret key; returns how many."""
+        """Re-encrypt every stored key under the newest secret key; returns how many.
+
+        Keys stored by earlier versions (not sealed to their row) are sealed now.
+        """
         connections = await self._repo.all_with_keys()
+        secrets = self._setup.secrets
         for connection in connections:
             assert connection.encrypted_key is not None
-            connection.encrypted_key = self._setup.secrets.rotate(connection.encrypted_key)
+            bound = secrets.is_bound(connection.encrypted_key)
+            plaintext = secrets.decrypt(
+                connection.encrypted_key, _sealed_to(connection) if bound else None
+            )
+            connection.encrypted_key = secrets.encrypt(plaintext, _sealed_to(connection))
         self._setup.endpoints.clear()
         return len(connections)
 
@@ -292,15 +341,22 @@ class ProviderService:
                     f"Provider '{known.name}' needs a base URL", param="baseUrl"
                 )
             return None
-        allow_private = allow_private or self._setup.allow_private_upstreams
+        private_ok = allow_private or self._setup.allow_private_upstreams
         try:
-            netpolicy.check_url_syntax(base_url)
-            parts = urlsplit(base_url)
-            port = parts.port or (443 if parts.scheme == "https" else 80)
-            await netpolicy.resolve_and_check(parts.hostname or "", port, allow_private)
-        except (netpolicy.BlockedUrl, ValueError) as exc:
-            raise UnsafeUpstreamUrl(f"Base URL refused: {exc}", param="baseUrl") from exc
+            await self._check_url(base_url, private_ok)
+        except (netpolicy.BlockedUrl, ValueError, OSError):
+            raise UnsafeUpstreamUrl(URL_REFUSED, param="baseUrl") from None
         return base_url.rstrip("/")
+
+    async def _check_url(self, base_url: str, private_ok: bool) -> None:
+        factory = self._setup.factory
+        if isinstance(factory, BaseUrlPolicy):
+            # The same policy the HTTP layer applies when it connects (exemptions too).
+            await factory.check_base_url(base_url, private_ok=private_ok)
+            return
+        # A factory without the policy (a test double): the policy's rules, no exemptions.
+        origin = netpolicy.check_url_syntax(base_url)
+        await netpolicy.resolve_and_check(origin.host, origin.port, private_ok)
 
     def _effective_base_url(
         self, known: KnownProvider, connection: ProviderConnection
@@ -322,7 +378,7 @@ class ProviderService:
             return
         origin = _origin(self._effective_base_url(known, connection))
         payload = json.dumps({"origin": origin, "key": api_key})
-        connection.encrypted_key = self._setup.secrets.encrypt(payload)
+        connection.encrypted_key = self._setup.secrets.encrypt(payload, _sealed_to(connection))
         connection.key_preview = mask_secret(api_key)
         connection.key_origin = origin
 
@@ -333,24 +389,26 @@ class ProviderService:
         api_key = None
         if connection.encrypted_key:
             try:
-                payload = json.loads(self._setup.secrets.decrypt(connection.encrypted_key))
-            except SecretDecryptError as exc:
+                # Keys stored before sealing are Fernet tokens: readable, bound by origin.
+                payload = json.loads(
+                    self._setup.secrets.decrypt(connection.encrypted_key, _sealed_to(connection))
+                )
+            except (SecretDecryptError, ValueError) as exc:
                 raise KeyBoundElsewhere(
                     f"The stored key for '{known.name}' cannot be read; enter it again."
                 ) from exc
-            if payload.get("origin") != _origin(base_url):
+            if not isinstance(payload, dict) or payload.get("origin") != _origin(base_url):
                 raise KeyBoundElsewhere(
                     f"The stored key for '{known.name}' was saved for another address; "
                     "enter it again."
                 )
             api_key = payload.get("key")
-        private_ok = bool((connection.settings or {}).get("private_ok"))
         return ProviderEndpoint(
             kind=known.kind,
             provider=known.name,
             base_url=base_url,
             api_key=api_key,
-            trusted=private_ok or self._setup.allow_private_upstreams,
+            trusted=bool(connection.private_ok) or self._setup.allow_private_upstreams,
         )
 
 
@@ -365,6 +423,32 @@ def _origin(base_url: str | None) -> str:
     return netpolicy.origin_of(base_url) if base_url else "builtin:"
 
 
+def _sealed_to(connection: ProviderConnection) -> bytes:
+    """The associated data a stored key is sealed to: its row and its owner."""
+    return f"provider_connection:{connection.id}:{connection.user_id}".encode()
+
+
+def _client_settings(settings: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The client's settings, refused when they name a key the server decides."""
+    if settings is None:
+        return None
+    reserved = sorted(RESERVED_SETTINGS.intersection(settings))
+    if reserved:
+        raise Invalid(
+            f"metadata may not contain {', '.join(repr(k) for k in reserved)}: "
+            "these are decided by the server",
+            code="reserved_metadata",
+            param="metadata",
+        )
+    return dict(settings)
+
+
+def _merged(stored: Mapping[str, Any] | None, client: Mapping[str, Any] | None) -> dict[str, Any]:
+    # Reserved keys left by earlier versions are dropped whenever a row is written.
+    kept = {k: v for k, v in (stored or {}).items() if k not in RESERVED_SETTINGS}
+    return kept | dict(client or {})
+
+
 def _read(connection: ProviderConnection) -> ConnectionRead:
     return ConnectionRead(
         id=connection.id,
@@ -375,7 +459,9 @@ def _read(connection: ProviderConnection) -> ConnectionRead:
         has_key=connection.encrypted_key is not None,
         is_active=connection.is_active,
         display_name=connection.display_name,
-        settings={k: v for k, v in (connection.settings or {}).items() if k != "private_ok"},
+        settings={
+            k: v for k, v in (connection.settings or {}).items() if k not in RESERVED_SETTINGS
+        },
         created_at=connection.created_at,
         updated_at=connection.updated_at,
     )

@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi import Request, Response
 
+from switchboard.api.auth import www_authenticate
 from switchboard.api.errors import ErrorInfo, error_headers, info_from_exception, status_of
 from switchboard.api.responses import JSONResponse
 from switchboard.core.errors import ErrorKind, SwitchboardError
@@ -55,4 +56,5 @@ def error_body(exc: SwitchboardError) -> tuple[int, dict[str, Any]]:
 def render_error(request: Request, info: ErrorInfo) -> Response:
     """The face's error renderer."""
     status, body = error_payload(info)
-    return JSONResponse(body, status_code=status, headers=error_headers(info))
+    headers = error_headers(info) | www_authenticate(request, status, info.code)
+    return JSONResponse(body, status_code=status, headers=headers)

@@ -17,6 +17,7 @@ from switchboard.core.images.generation import ImagePayload
 from switchboard.core.media.schemas import MediaRead
 from switchboard.faces.openai import schemas
 from switchboard.faces.openai.errors import error_body
+from switchboard.kit import netpolicy
 
 
 def chat_request(body: schemas.ChatCompletionRequest) -> llm.ChatRequest:
@@ -200,12 +201,24 @@ def _content(content: str | list[schemas.ContentPart] | None) -> str | list[llm.
         if part.type == "text" and part.text is not None:
             parts.append(llm.TextPart(part.text))
         elif part.type == "image_url" and part.image_url is not None:
-            parts.append(llm.ImagePart(part.image_url.url, part.image_url.detail))
+            parts.append(llm.ImagePart(_image_url(part.image_url.url), part.image_url.detail))
         else:
             raise Invalid(
                 f"Content parts of type '{part.type}' are not supported", param="messages"
             )
     return parts
+
+
+def _image_url(url: str) -> str:
+    """An image input as the outbound policy allows it without I/O: a raster data: URL or
+    an http(s) URL (the adapter checks its address against the policy before sending)."""
+    try:
+        netpolicy.check_image_input(url)
+    except netpolicy.BlockedUrl as exc:
+        raise Invalid(
+            f"image_url refused: {exc}", code="invalid_image_url", param="messages"
+        ) from None
+    return url
 
 
 def _tool(tool: schemas.ToolSpec) -> llm.ToolSpec:

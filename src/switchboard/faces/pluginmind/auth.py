@@ -36,10 +36,15 @@ SessionDep = Annotated[Principal, Depends(CHAIN.require)]
 # The named rate of analyses and sign-ins (SWITCHBOARD_PLUGINMIND_RATE_LIMIT); its
 # counters are the face's own.
 RULE = "pluginmind"
-# Analyses: counted per user once signed in, per address before.
-LIMITED = Admit(CHAIN, rule=RULE, key=KeyBy.USER_OR_IP, group=SOURCE)
-# Signed-in routes the original did not limit.
+# Analyses run a model: an API key needs `chat`. Counted per user.
+ANALYSES = Admit(CHAIN, scope="chat", rule=RULE, key=KeyBy.USER_OR_IP, group=SOURCE)
+# The routes the original did not limit. Account and session routes name no scope, so
+# they take signed-in sessions only (the cookie, or a switchboard access token).
 SIGNED_IN = Admit(CHAIN, rule=None)
+JOBS = Admit(CHAIN, scope="jobs", rule=None)
+USAGE = Admit(CHAIN, scope="usage", rule=None)
+# The analysis services' live provider health: administrators only.
+ADMIN = Admit(CHAIN, scope="admin", rule=None)
 # Sign-in: per address, whatever cookie the browser still sends (an expired one must
 # not stop a new sign-in).
 SIGN_IN = Admit(None, rule=RULE, group=SOURCE)

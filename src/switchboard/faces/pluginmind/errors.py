@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi import Request, Response
 
+from switchboard.api.auth import www_authenticate
 from switchboard.api.errors import ErrorInfo, error_headers, is_client_fault, status_of
 from switchboard.api.middleware import request_id_of
 from switchboard.api.responses import JSONResponse
@@ -56,6 +57,11 @@ _BY_CODE: dict[str, tuple[int, str]] = {
     "jwks_unavailable": (503, "SERVICE_UNAVAILABLE"),
     "provider_not_configured": (503, "SERVICE_UNAVAILABLE"),
     "model_not_found": (503, "SERVICE_UNAVAILABLE"),
+    # A valid Google token the account's state refuses (core.accounts.identities): an
+    # address Google is not authoritative for, or a link that would be replaced or moved.
+    "google_link_required": (409, "ACCOUNT_LINK_REQUIRED"),
+    "google_account_conflict": (409, "ACCOUNT_CONFLICT"),
+    "google_linked_elsewhere": (409, "ACCOUNT_CONFLICT"),
 }
 
 
@@ -91,7 +97,8 @@ def render_error(request: Request, info: ErrorInfo) -> Response:
     """The face's error renderer."""
     status, code, message = status_and_code(info)
     body = envelope(request, code, message)
-    return JSONResponse(body, status_code=status, headers=error_headers(info))
+    headers = error_headers(info) | www_authenticate(request, status, info.code)
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def _status(info: ErrorInfo) -> int:

@@ -13,6 +13,7 @@ from typing import Any
 
 from fastapi import Request, Response
 
+from switchboard.api.auth import www_authenticate
 from switchboard.api.errors import ErrorInfo, error_headers, status_of
 from switchboard.api.responses import JSONResponse
 from switchboard.faces.pocketllm.envelope import metadata
@@ -38,6 +39,6 @@ def error_body(request: Request, info: ErrorInfo) -> dict[str, Any]:
 
 def render_error(request: Request, info: ErrorInfo) -> Response:
     """The face's error renderer."""
-    return JSONResponse(
-        error_body(request, info), status_code=status_of(info), headers=error_headers(info)
-    )
+    status = status_of(info)
+    headers = error_headers(info) | www_authenticate(request, status, info.code)
+    return JSONResponse(error_body(request, info), status_code=status, headers=headers)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import Request, Response
 
+from switchboard.api.auth import www_authenticate
 from switchboard.api.errors import ErrorInfo, error_headers, status_of
 from switchboard.api.responses import JSONResponse
 
@@ -20,4 +21,5 @@ def render_error(request: Request, info: ErrorInfo) -> Response:
             "request_id": request.scope.get("state", {}).get("request_id"),
         }
     }
-    return JSONResponse(body, status_code=status, headers=error_headers(info))
+    headers = error_headers(info) | www_authenticate(request, status, info.code)
+    return JSONResponse(body, status_code=status, headers=headers)

@@ -16,6 +16,9 @@ from switchboard.core.container import AppContext
 from switchboard.faces.switchboard.auth import STREAMS
 
 PATH = "/socket.io"
+# How often each socket's credential is checked again (within Socket.IO's own 25 s
+# heartbeat): a revoked or expired one gets `stream.closed` and is disconnected.
+RECHECK_SECONDS = 15.0
 
 
 def build_socketio(ctx: AppContext, _: object) -> Mounted:
@@ -26,6 +29,7 @@ def build_socketio(ctx: AppContext, _: object) -> Mounted:
         ctx.topics,
         chain_authenticator(ctx, STREAMS),
         redis_url=ctx.options.redis_url,
+        recheck_seconds=RECHECK_SECONDS,
     )
     register_topic_events(hub)
     # Mounted at PATH, the hub sees the full path (Starlette keeps it and sets

@@ -40,6 +40,9 @@ class AnthropicProvider:
     ) -> None:
         self._endpoint = endpoint
         base_url = _common.base_url(endpoint, DEFAULT_BASE_URL)
+        self.deadline_seconds = timeout
+        self.vendor = "Anthropic"
+        self._clients = clients
         self._timeout = httpx2.Timeout(timeout, connect=connect_timeout)
         self._client: anthropic.AsyncAnthropic | None = None
         if endpoint.api_key:
@@ -62,6 +65,7 @@ class AnthropicProvider:
             raise _common.missing_key("Anthropic")
         return self._client
 
+    @_common.bounded
     async def list_models(self) -> list[ModelInfo]:
         """Every model the key can use (the SDK follows the pages)."""
         try:
@@ -79,8 +83,10 @@ class AnthropicProvider:
         except errors.VENDOR_ERRORS as exc:
             raise errors.translate(exc) from None
 
+    @_common.bounded
     async def chat(self, request: ChatRequest) -> ChatResult:
         """One whole completion."""
+        await _common.check_image_inputs(self._clients, request)
         params = create_params(request)
         try:
             message = await self.client.messages.create(**params, stream=False)
@@ -90,10 +96,13 @@ class AnthropicProvider:
 
     async def stream_chat(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
         """Deltas in order, then one `StreamEnd`; closing early closes the response."""
+        await _common.check_image_inputs(self._clients, request)
         params = create_params(request)
         state = StreamState()
         try:
-            stream = await self.client.messages.create(**params, stream=True)
+            # Opening is bounded like a whole call; the events then have the read timeout.
+            async with _common.deadline(self.deadline_seconds, self.vendor):
+                stream = await self.client.messages.create(**params, stream=True)
         except errors.VENDOR_ERRORS as exc:
             raise errors.translate(exc) from None
         try:
@@ -116,6 +125,7 @@ class AnthropicProvider:
         """Anthropic cannot generate images."""
         raise Invalid("Anthropic does not generate images.", code="unsupported", param="model")
 
+    @_common.bounded
     async def test_connection(self) -> None:
         """Fetch one page of models: cheap, and it needs a valid key."""
         try:

@@ -101,6 +101,9 @@ class GeminiProvider:
     ) -> None:
         self._endpoint = endpoint
         base_url = _common.base_url(endpoint, DEFAULT_BASE_URL)
+        self.deadline_seconds = timeout
+        self.vendor = "Gemini"
+        self._clients = clients
         self._client: genai.Client | None = None
         if endpoint.api_key:
             # The SDK puts api_key in the x-goog-api-key header, never in the URL. It
@@ -133,6 +136,7 @@ class GeminiProvider:
             raise _common.missing_key("Gemini")
         return self._client.aio.models
 
+    @_common.bounded
     async def list_models(self) -> list[ModelInfo]:
         """Every model the key can use (the pager follows pageToken)."""
         try:
@@ -141,8 +145,10 @@ class GeminiProvider:
         except errors.VENDOR_ERRORS as exc:
             raise errors.translate(exc) from None
 
+    @_common.bounded
     async def chat(self, request: ChatRequest) -> ChatResult:
         """One whole completion."""
+        await _common.check_image_inputs(self._clients, request)
         contents, config = generate_args(request)
         try:
             response = await self.models.generate_content(
@@ -154,15 +160,18 @@ class GeminiProvider:
 
     async def stream_chat(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
         """Deltas in order, then one `StreamEnd`; closing early closes the response."""
+        await _common.check_image_inputs(self._clients, request)
         contents, config = generate_args(request)
         calls = 0
         reason: types.FinishReason | None = None
         final_usage = None
         opened: list[httpx2.Response] = []
         try:
-            stream = await self.models.generate_content_stream(
-                model=request.model, contents=contents, config=config
-            )
+            # Opening is bounded like a whole call; chunks then have the read timeout.
+            async with _common.deadline(self.deadline_seconds, self.vendor):
+                stream = await self.models.generate_content_stream(
+                    model=request.model, contents=contents, config=config
+                )
             try:
                 while (chunk := await _next_chunk(stream, opened)) is not None:
                     for part in candidate_parts(chunk):
@@ -182,6 +191,7 @@ class GeminiProvider:
             raise UpstreamUnavailable("Gemini ended the stream without a finish reason.")
         yield StreamEnd(finish_reason=finish_reason(reason, calls > 0), usage=final_usage)
 
+    @_common.bounded
     async def embed(self, model: str, inputs: list[str]) -> EmbeddingResult:
         """One vector per input, through batchEmbedContents."""
         try:
@@ -193,6 +203,7 @@ class GeminiProvider:
             raise UpstreamUnavailable("Gemini returned the wrong number of embeddings.")
         return EmbeddingResult(vectors=vectors, model=model)
 
+    @_common.bounded
     async def generate_image(self, request: ImageRequest) -> list[GeneratedImage]:
         """Images from a Gemini image model (generateContent with the IMAGE modality)."""
         config = types.GenerateContentConfig(response_modalities=["TEXT", "IMAGE"])
@@ -215,6 +226,7 @@ class GeminiProvider:
             raise Invalid(f"Gemini model {request.model!r} returned no image.", param="model")
         return images
 
+    @_common.bounded
     async def test_connection(self) -> None:
         """Fetch one page of models: cheap, and it needs a valid key."""
         try:

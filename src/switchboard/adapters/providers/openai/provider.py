@@ -36,6 +36,7 @@ from switchboard.adapters.http import (
     parse_retry_after,
     status_error,
 )
+from switchboard.adapters.providers import _common
 from switchboard.adapters.providers.openai.convert import StreamState, chat_kwargs, chat_result
 from switchboard.adapters.providers.openai.errors import malformed, translated
 
@@ -183,9 +184,16 @@ class OpenAIProvider:
         self._http = clients.aio_client(trusted=endpoint.trusted)
         self._chat_url = URL(self._base_url.rstrip("/") + "/chat/completions")
         self._models_url = URL(self._base_url.rstrip("/") + "/models")
+        # Streams: a read timeout between chunks. Whole calls: also an overall deadline,
+        # which a server trickling one byte at a time cannot stretch.
         self._request_timeout = aiohttp.ClientTimeout(
             total=None, sock_connect=connect_timeout, sock_read=timeout
         )
+        self._call_timeout = aiohttp.ClientTimeout(
+            total=timeout, sock_connect=connect_timeout, sock_read=timeout
+        )
+        self.deadline_seconds = timeout
+        self.vendor = self._what
         base_headers = {
             "Authorization": f"Bearer {endpoint.api_key or NO_KEY}",
             "Content-Type": "application/json",
@@ -226,7 +234,7 @@ class OpenAIProvider:
         """`GET /models`, parsed (over aiohttp, like chat: no SDK needed for it)."""
         try:
             async with self._http.request(
-                "GET", self._models_url, headers=self._json_headers, timeout=self._request_timeout
+                "GET", self._models_url, headers=self._json_headers, timeout=self._call_timeout
             ) as response:
                 await self._refuse(response)
                 raw = await _read_capped(response, MAX_BODY_BYTES)
@@ -278,6 +286,7 @@ class OpenAIProvider:
 
     async def chat(self, request: ChatRequest) -> ChatResult:
         """One whole completion."""
+        await _common.check_image_inputs(self._clients, request)
         body = self._body(request, stream=False)
         try:
             async with self._http.request(
@@ -285,7 +294,7 @@ class OpenAIProvider:
                 self._chat_url,
                 data=body,
                 headers=self._json_headers,
-                timeout=self._request_timeout,
+                timeout=self._call_timeout,
             ) as response:
                 await self._refuse(response)
                 raw = await _read_capped(response, MAX_BODY_BYTES)
@@ -304,6 +313,7 @@ class OpenAIProvider:
 
         `[DONE]` ends the stream, and a chunk carrying `error` is an upstream error.
         """
+        await _common.check_image_inputs(self._clients, request)
         body = self._body(request, stream=True)
         state = StreamState()
         try:
@@ -345,6 +355,7 @@ class OpenAIProvider:
             raise UpstreamUnavailable(f"{self._what} reported an error", code="upstream_error")
         return state.events(chunk)
 
+    @_common.bounded
     async def embed(self, model: str, inputs: list[str]) -> EmbeddingResult:
         """One vector per input, in input order."""
         if not inputs:
@@ -363,6 +374,7 @@ class OpenAIProvider:
             usage=Usage(prompt_tokens=int(usage.prompt_tokens or 0)) if usage else None,
         )
 
+    @_common.bounded
     async def generate_image(self, request: ImageRequest) -> list[GeneratedImage]:
         """Images as bytes when the model can return base64, else as URLs."""
         kwargs: dict[str, Any] = {"model": request.model, "prompt": request.prompt, "n": request.n}

@@ -6,14 +6,21 @@ measured cost per request is why they skip FastAPI's body parsing and dependenci
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
+import orjson
 from fastapi import APIRouter, Request, Response
 
 from switchboard.api.admission import admitted_explicitly
 from switchboard.api.bodies import before_parsing
+from switchboard.api.draining import Tripped, draining_of, until_tripped
 from switchboard.api.errors import face_route_class
+from switchboard.api.realtime.closing import close_source
+from switchboard.api.realtime.slots import holding, stream_slots
 from switchboard.api.responses import JSONResponse, StreamingResponse
+from switchboard.core.conversations.errors import ShuttingDown
 from switchboard.faces.openai import schemas, translate
-from switchboard.faces.openai.errors import render_error
+from switchboard.faces.openai.errors import error_body, render_error
 from switchboard.faces.openai.gateway import admission, gateway_call, opened
 
 STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -34,12 +41,34 @@ async def chat_completions(body: schemas.ChatCompletionRequest, request: Request
     completions = call.services.completions
     core_request = translate.chat_request(body)
     if body.stream:
-        _, events = await completions.stream(call.caller, core_request)
+        slot = stream_slots(request.app).acquire(call.principal.user_id)
+        try:
+            _, events = await completions.stream(call.caller, core_request)
+        except BaseException:
+            slot.release()
+            raise
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
-        chunks = translate.completion_chunks(body.model, events, include_usage)
-        return StreamingResponse(chunks, media_type="text/event-stream", headers=STREAM_HEADERS)
+        drained = until_tripped(events, draining_of(request.app))
+        frames = translate.completion_chunks(body.model, drained, include_usage)
+        chunks = _ending_on_shutdown(frames)
+        return StreamingResponse(
+            holding(chunks, slot), media_type="text/event-stream", headers=STREAM_HEADERS
+        )
     _, result = await completions.complete(call.caller, core_request)
     return JSONResponse(translate.completion_body(body.model, result))
+
+
+async def _ending_on_shutdown(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """The chunks; when the server shuts down mid-stream, an error chunk and `[DONE]`, so
+    that clients see a failed completion rather than a cut connection."""
+    try:
+        async for chunk in chunks:
+            yield chunk
+    except Tripped:
+        _, body = error_body(ShuttingDown())
+        yield b"data: " + orjson.dumps(body) + b"\n\ndata: [DONE]\n\n"
+    finally:
+        await close_source(chunks)
 
 
 @router.post("/embeddings", response_model=None)

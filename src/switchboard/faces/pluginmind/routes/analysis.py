@@ -13,13 +13,13 @@ from switchboard.core.container import Services
 from switchboard.core.jobs.errors import JobNotFound
 from switchboard.core.jobs.schemas import JobRead
 from switchboard.faces.pluginmind import schemas, translate
-from switchboard.faces.pluginmind.auth import LIMITED, SIGNED_IN, SOURCE, SessionDep
+from switchboard.faces.pluginmind.auth import ANALYSES, JOBS, SOURCE, SessionDep
 from switchboard.faces.pluginmind.errors import render_error
 
 router = APIRouter(tags=["pluginmind"], route_class=face_route_class(render_error))
 
 
-@router.post("/process", response_model=None, dependencies=[LIMITED])
+@router.post("/process", response_model=None, dependencies=[ANALYSES])
 async def process(
     body: schemas.AnalysisRequest, principal: SessionDep, services: ServicesDep
 ) -> Response:
@@ -30,7 +30,7 @@ async def process(
     return JSONResponse(translate.process_body(outcome))
 
 
-@router.post("/analyze", response_model=None, dependencies=[LIMITED])
+@router.post("/analyze", response_model=None, dependencies=[ANALYSES])
 async def analyze(
     body: schemas.LegacyAnalyzeRequest, principal: SessionDep, services: ServicesDep
 ) -> Response:
@@ -41,7 +41,7 @@ async def analyze(
     return JSONResponse(translate.legacy_body(outcome))
 
 
-@router.post("/analyze-async", response_model=None, dependencies=[LIMITED])
+@router.post("/analyze-async", response_model=None, dependencies=[ANALYSES])
 async def analyze_async(
     body: schemas.AnalysisRequest, principal: SessionDep, services: ServicesDep
 ) -> Response:
@@ -52,7 +52,7 @@ async def analyze_async(
     return JSONResponse(translate.async_created(job))
 
 
-@router.get("/analyze-async/{job_id}", response_model=None, dependencies=[SIGNED_IN])
+@router.get("/analyze-async/{job_id}", response_model=None, dependencies=[JOBS])
 async def analyze_async_status(
     job_id: str, principal: SessionDep, services: ServicesDep
 ) -> Response:

@@ -1,25 +1,24 @@
-"""The caller's analysis jobs and query log."""
+"""The caller's analysis jobs."""
 
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Response
 
 from switchboard.api.context import ServicesDep
 from switchboard.api.errors import face_route_class
 from switchboard.api.responses import JSONResponse
 from switchboard.core.analysis.service import ANALYSIS_JOB
 from switchboard.faces.pluginmind import translate
-from switchboard.faces.pluginmind.auth import SIGNED_IN, SessionDep
+from switchboard.faces.pluginmind.auth import JOBS, SessionDep
 from switchboard.faces.pluginmind.errors import render_error
 from switchboard.faces.pluginmind.routes.analysis import analysis_job
 
 MAX_JOBS_LISTED = 100
 
 router = APIRouter(
-    tags=["pluginmind"], route_class=face_route_class(render_error), dependencies=[SIGNED_IN]
+    tags=["pluginmind"], route_class=face_route_class(render_error), dependencies=[JOBS]
 )
 
 
@@ -38,15 +37,3 @@ async def delete_job(job_id: uuid.UUID, principal: SessionDep, services: Service
     job = await analysis_job(services, principal, str(job_id))
     await services.jobs.delete(principal.user_id, job.id)
     return JSONResponse({"message": f"Job {job.id} deleted successfully"})
-
-
-@router.get("/query-logs", response_model=None)
-async def query_logs(
-    principal: SessionDep,
-    services: ServicesDep,
-    limit_: Annotated[int, Query(alias="limit", ge=1)] = 50,
-    user_id: Annotated[str | None, Query(max_length=320)] = None,
-) -> Response:
-    """The caller's query log (an admin may name another user)."""
-    logs = await services.analysis.query_logs(principal, user=user_id, limit=limit_)
-    return JSONResponse(translate.logs_body(logs))

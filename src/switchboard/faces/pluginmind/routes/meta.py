@@ -1,4 +1,5 @@
-"""Health, readiness, the analysis services' registry and the build's version."""
+"""Health, readiness, the analysis services' registry (administrators only: it probes
+the providers) and the build's version."""
 
 from __future__ import annotations
 
@@ -8,17 +9,15 @@ from switchboard.api.context import ContextDep, ServicesDep
 from switchboard.api.errors import face_route_class
 from switchboard.api.responses import JSONResponse
 from switchboard.faces.pluginmind import translate
-from switchboard.faces.pluginmind.auth import PUBLIC
+from switchboard.faces.pluginmind.auth import ADMIN, PUBLIC
 from switchboard.faces.pluginmind.errors import envelope, render_error
 from switchboard.faces.pluginmind.options import OptionsDep
 from switchboard.kit.clock import utcnow
 
-router = APIRouter(
-    tags=["pluginmind"], route_class=face_route_class(render_error), dependencies=[PUBLIC]
-)
+router = APIRouter(tags=["pluginmind"], route_class=face_route_class(render_error))
 
 
-@router.get("/health", response_model=None)
+@router.get("/health", response_model=None, dependencies=[PUBLIC])
 async def health(ctx: ContextDep, services: ServicesDep) -> Response:
     """Liveness with the number of analyses queued or running."""
     report = await ctx.health.report()
@@ -29,13 +28,13 @@ async def health(ctx: ContextDep, services: ServicesDep) -> Response:
     return JSONResponse({"status": "ok", "active_jobs": active})
 
 
-@router.get("/live", response_model=None)
+@router.get("/live", response_model=None, dependencies=[PUBLIC])
 async def live() -> Response:
     """Always live while the process answers."""
     return JSONResponse({"status": "live"})
 
 
-@router.get("/ready", response_model=None)
+@router.get("/ready", response_model=None, dependencies=[PUBLIC])
 async def ready(request: Request, ctx: ContextDep, services: ServicesDep) -> Response:
     """Database and configuration checks; 503 with the checks when not ready."""
     report = await ctx.health.report()
@@ -58,21 +57,21 @@ async def ready(request: Request, ctx: ContextDep, services: ServicesDep) -> Res
     return JSONResponse(body, status_code=503)
 
 
-@router.get("/services", response_model=None)
+@router.get("/services", response_model=None, dependencies=[ADMIN])
 async def services_registry(services: ServicesDep) -> Response:
     """The analysis services, their live health, the analysis types and endpoints."""
     workflow = services.analysis_workflow
     return JSONResponse(translate.services_body(workflow.registry(), await workflow.health()))
 
 
-@router.get("/services/health", response_model=None)
+@router.get("/services/health", response_model=None, dependencies=[ADMIN])
 async def services_health(services: ServicesDep) -> Response:
     """The live health of every analysis service."""
     health = await services.analysis_workflow.health()
     return JSONResponse(translate.services_health_body(health, utcnow()))
 
 
-@router.get("/version", response_model=None)
+@router.get("/version", response_model=None, dependencies=[PUBLIC])
 async def version(options: OptionsDep) -> Response:
     """Name, version and the git commit this build came from."""
     return JSONResponse(

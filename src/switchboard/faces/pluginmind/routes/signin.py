@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from switchboard.api.auth import bearer_token
+from switchboard.api.auth import bearer_token, mark_rejected
 from switchboard.api.context import ServicesDep
 from switchboard.api.errors import face_route_class
 from switchboard.api.responses import JSONResponse
 from switchboard.core.accounts.google import GoogleTokenInvalid
+from switchboard.core.errors import Unauthenticated
 from switchboard.faces.pluginmind import schemas, translate
 from switchboard.faces.pluginmind.auth import (
     PUBLIC,
@@ -62,5 +63,20 @@ async def auth_validate(request: Request, services: ServicesDep) -> Response:
     token = bearer_token(request)
     if token is None:
         raise GoogleTokenInvalid("Missing bearer token")
-    identity = await services.google.verify(token)
+    try:
+        identity = await services.google.verify(token)
+    except Unauthenticated:
+        # A bearer token was presented and refused: the 401 says `invalid_token`.
+        mark_rejected(request)
+        raise
     return JSONResponse({"valid": True, "user_id": identity.email, "message": "Token is valid"})
+
+
+@router.post("/auth/google/link", response_model=None, dependencies=[SIGNED_IN])
+async def auth_google_link(
+    body: schemas.GoogleSignInRequest, principal: SessionDep, services: ServicesDep
+) -> Response:
+    """Link a Google account to the signed-in account: how an address Google does not
+    vouch for gets Google sign-in. A link is never moved or replaced (409)."""
+    identity = await services.google.link(principal.user_id, body.id_token)
+    return JSONResponse({"status": "ok", "google_id": identity.subject})

@@ -22,7 +22,7 @@ AGENTS = AgentOptions(
 )
 # The document's limit for the enhancer, which both routes that run it share: 10 requests
 # per minute per user, counted apart from the face's default rate.
-ENHANCER_LIMIT = Admit(AUTH, rule="10/minute", group="pocketllm-enhancer")
+ENHANCER_LIMIT = Admit(AUTH, scope="chat", rule="10/minute", group="pocketllm-enhancer")
 
 router = v1_router(admit("chat"))
 

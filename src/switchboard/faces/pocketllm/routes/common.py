@@ -10,7 +10,6 @@ from switchboard.api.admission import Admit
 from switchboard.api.auth import BEARER
 from switchboard.api.errors import face_route_class
 from switchboard.core.accounts.principal import Principal
-from switchboard.core.errors import PermissionDenied
 from switchboard.faces.pocketllm.errors import render_error
 
 # The `source` of what this face stores (chats, jobs) and its rate-limit counters' group.
@@ -24,7 +23,8 @@ PrincipalDep = Annotated[Principal, Depends(AUTH.require)]
 
 
 def admit(scope: str | None = None) -> Any:
-    """A signed-in caller (an API key needs `scope`), counted per user by the default rate."""
+    """A signed-in caller, counted per user by the default rate. An API key needs `scope`;
+    without one the route takes signed-in sessions only (account and key management)."""
     return Admit(AUTH, scope=scope, rule="default", group=GROUP)
 
 
@@ -38,19 +38,6 @@ def v1_router(*dependencies: Any) -> APIRouter:
     return APIRouter(
         prefix="/v1", tags=["pocketllm"], route_class=ROUTE_CLASS, dependencies=list(dependencies)
     )
-
-
-async def require_session(principal: PrincipalDep) -> None:
-    """Dependency: account and credential management need a signed-in session, not an
-    API key."""
-    if principal.auth_method == "api_key":
-        raise PermissionDenied(
-            "This action needs a signed-in session; API keys cannot do it",
-            code="session_required",
-        )
-
-
-SESSION_ONLY = Depends(require_session)
 
 
 def media_base(request: Request) -> str:

@@ -11,6 +11,7 @@ from sse_starlette import ServerSentEvent
 
 from switchboard.api.context import ServicesDep
 from switchboard.api.errors import info_from_exception, status_of
+from switchboard.api.realtime.slots import holding, stream_slots
 from switchboard.api.realtime.sse import event_stream_response
 from switchboard.core.conversations.runner import ReplyFinished, ReplyOptions, ReplyStarted
 from switchboard.core.conversations.schemas import MessageStatus
@@ -40,11 +41,18 @@ async def send_message(
         await services.conversations.get(owner, chat_id)
     options = ReplyOptions(source=SOURCE, api_key_id=principal.api_key_id)
     if body.stream:
-        events = await services.replies.stream(owner, chat_id, body.content, options)
-        first = await anext(events)  # setup errors still get an ordinary error envelope
+        # Refused before the message is stored; held until the stream's body ends. On
+        # shutdown the runner ends the reply itself, with an `error` event.
+        slot = stream_slots(request.app).acquire(owner)
+        try:
+            events = await services.replies.stream(owner, chat_id, body.content, options)
+            first = await anext(events)  # setup errors still get an ordinary error envelope
+        except BaseException:
+            slot.release()
+            raise
         assert isinstance(first, ReplyStarted)
         return event_stream_response(
-            _reply_events(chat_id, first, events),
+            holding(_reply_events(chat_id, first, events), slot),
             format=_sse,
             stop_when=lambda e: e.type in ("done", "error"),
         )

@@ -9,13 +9,12 @@ from switchboard.core.accounts.schemas import UserUpdate
 from switchboard.faces.pocketllm import schemas, translate
 from switchboard.faces.pocketllm.envelope import ok
 from switchboard.faces.pocketllm.routes.common import (
-    SESSION_ONLY,
     PrincipalDep,
     admit,
     v1_router,
 )
 
-router = v1_router(admit(), SESSION_ONLY)
+router = v1_router(admit())
 
 
 @router.get("/users/profile", response_model=None)

@@ -13,7 +13,6 @@ from switchboard.faces.pocketllm import schemas, translate
 from switchboard.faces.pocketllm.catalog import ModelFilters, catalog_fields
 from switchboard.faces.pocketllm.envelope import bare, ok
 from switchboard.faces.pocketllm.routes.common import (
-    SESSION_ONLY,
     PrincipalDep,
     admit,
     v1_router,
@@ -22,7 +21,7 @@ from switchboard.faces.pocketllm.routes.common import (
 ProviderPath = Annotated[schemas.ProviderName, Path()]
 # Reading needs the `models` scope; changing credentials needs a signed-in session.
 READ = [admit("models")]
-CHANGE = [admit(), SESSION_ONLY]
+CHANGE = [admit()]
 
 router = v1_router()
 
@@ -51,15 +50,13 @@ async def activate(
             api_key=body.api_key,
             base_url=body.base_url,
             display_name=body.display_name,
+            # The client's own data; reserved keys (trust) are refused before any call.
+            settings=body.metadata,
             test=True,
         )
     except UpstreamRejected as exc:
         # The provider refused the credential being activated: the client's to fix.
         raise Invalid(f"The provider refused this key: {exc.message}", param="apiKey") from None
-    if body.metadata is not None:
-        connection = await services.providers.update_connection(
-            owner, body.provider, ConnectionUpdate(settings=body.metadata)
-        )
     return ok(request, translate.provider(connection))
 
 

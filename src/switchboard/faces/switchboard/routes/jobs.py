@@ -6,22 +6,18 @@ from typing import Annotated
 
 from fastapi import Query, Response
 
-from switchboard.api.admission import Admit
-from switchboard.api.auth import BEARER, PrincipalDep
+from switchboard.api.auth import PrincipalDep
 from switchboard.api.context import ServicesDep
-from switchboard.core.jobs.schemas import JobCreate, JobStatus
+from switchboard.core.jobs.schemas import JobRequest, JobStatus
 from switchboard.faces.switchboard.routes import face_router, json
 
-# No rate rule: this face never counted its requests.
-router = face_router(Admit(BEARER, scope="jobs", rule=None))
+router = face_router("jobs")
 
 
 @router.post("/jobs", status_code=201)
-async def create_job(body: JobCreate, principal: PrincipalDep, services: ServicesDep) -> Response:
-    """Queue background work of a registered type."""
-    job = await services.jobs.create(
-        principal.user_id, body.model_copy(update={"source": "native"})
-    )
+async def create_job(body: JobRequest, principal: PrincipalDep, services: ServicesDep) -> Response:
+    """Queue background work of a public job type."""
+    job = await services.jobs.request(principal.user_id, body, source="native")
     return json(job.model_dump(mode="json"), 201)
 
 

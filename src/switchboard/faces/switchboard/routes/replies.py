@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from fastapi import Response
 
-from switchboard.api.admission import Admit
-from switchboard.api.auth import BEARER, PrincipalDep
+from switchboard.api.auth import PrincipalDep
 from switchboard.api.context import ContextDep
 from switchboard.faces.switchboard.routes import face_router, json
 
-router = face_router(Admit(BEARER, scope="chat", rule=None))
+router = face_router("chat")
 
 
 @router.post("/conversations/{conversation_id}/stop")

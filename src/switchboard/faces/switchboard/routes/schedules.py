@@ -4,21 +4,20 @@ from __future__ import annotations
 
 from fastapi import Response
 
-from switchboard.api.admission import Admit
-from switchboard.api.auth import BEARER, PrincipalDep
+from switchboard.api.auth import PrincipalDep
 from switchboard.api.context import ServicesDep
 from switchboard.core.jobs.schemas import ScheduleCreate
 from switchboard.faces.switchboard.routes import face_router, json
 
-router = face_router(Admit(BEARER, scope="jobs", rule=None))
+router = face_router("jobs")
 
 
 @router.post("/schedules", status_code=201)
 async def create_schedule(
     body: ScheduleCreate, principal: PrincipalDep, services: ServicesDep
 ) -> Response:
-    """A recurring job on a cron expression."""
-    schedule = await services.jobs.create_schedule(principal.user_id, body)
+    """A recurring job of a public type on a cron expression."""
+    schedule = await services.jobs.create_schedule(principal.user_id, body, source="native")
     return json(schedule.model_dump(mode="json"), 201)
 
 

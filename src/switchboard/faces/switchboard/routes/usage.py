@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from fastapi import Response
 
-from switchboard.api.admission import Admit
-from switchboard.api.auth import BEARER, PrincipalDep
+from switchboard.api.auth import PrincipalDep
 from switchboard.api.context import ServicesDep
 from switchboard.faces.switchboard.routes import face_router, json
 
-router = face_router(Admit(BEARER, rule=None))
+router = face_router("usage")
 
 
 @router.get("/usage")
