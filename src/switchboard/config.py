@@ -149,6 +149,9 @@ class Settings(BaseSettings):
         default_factory=lambda: ["https://accounts.google.com", "accounts.google.com"]
     )
     google_jwks_cache_seconds: float = Field(default=3600.0, gt=0)
+    # Domains whose addresses Google is authoritative for besides gmail.com and a token's
+    # matching `hd` claim (a Workspace domain): only those link to an existing account.
+    google_email_domains: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Another issuer (an Auth0-style tenant) whose JWTs the cloudtolocal face accepts:
     # set all three or none.
     oidc_issuer: str | None = None
@@ -158,9 +161,6 @@ class Settings(BaseSettings):
     oidc_algorithms: Annotated[list[Literal["RS256", "ES256"]], NoDecode] = Field(
         default=["RS256"], min_length=1
     )
-    # Domains whose addresses Google is authoritative for besides gmail.com and a token's
-    # matching `hd` claim (a Workspace domain): only those link to an existing account.
-    google_email_domains: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Domains whose addresses it owns: only there does its verified e-mail link a new
     # subject to an existing account with that address. Comma-separated; none by default.
     oidc_email_domains: Annotated[list[str], NoDecode] = Field(default_factory=list)

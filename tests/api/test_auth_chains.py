@@ -37,11 +37,11 @@ def chain_app(harness: Harness, chain: AuthChain) -> FastAPI:
     """`GET /who` needs a caller; `GET /maybe` admits anonymous callers too."""
     router = plain_router()
 
-    @router.get("/who", dependencies=[Admit(chain, rule=None)])
+    @router.get("/who", dependencies=[Admit(chain, scope="chat", rule=None)])
     async def who(principal: Annotated[Principal, Depends(chain.require)]) -> dict[str, Any]:
         return principal_body(principal)
 
-    @router.get("/maybe", dependencies=[Admit(chain, rule=None, optional=True)])
+    @router.get("/maybe", dependencies=[Admit(chain, scope="chat", rule=None, optional=True)])
     async def maybe(request: Request) -> dict[str, Any]:
         return principal_body(getattr(request.state, "principal", None))
 

@@ -68,7 +68,7 @@ def fragment(
 def test_a_route_without_admission_is_refused(harness: Harness) -> None:
     router = plain_router()
 
-    @router.get("/admitted", dependencies=[Admit(CHAIN)])
+    @router.get("/admitted", dependencies=[Admit(CHAIN, scope="chat")])
     async def admitted() -> None: ...
 
     @router.post("/forgotten")

@@ -207,7 +207,7 @@ def local_server(tmp_path: Path, migrated_url: str, engine: AsyncEngine) -> Iter
     chain = AuthChain(Bearer(), LocalTrust())
     router = plain_router()
 
-    @router.get("/_local/who", dependencies=[Admit(chain, rule=None)])
+    @router.get("/_local/who", dependencies=[Admit(chain, scope="chat", rule=None)])
     async def who(principal: Annotated[Principal, Depends(chain.require)]) -> dict[str, Any]:
         return principal_body(principal)
 

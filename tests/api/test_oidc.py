@@ -87,7 +87,7 @@ async def app(
 def who_app(harness: Harness, chain: AuthChain = CHAIN) -> FastAPI:
     router = plain_router()
 
-    @router.get("/who", dependencies=[Admit(chain, rule=None)])
+    @router.get("/who", dependencies=[Admit(chain, scope="chat", rule=None)])
     async def who(principal: Annotated[Principal, Depends(chain.require)]) -> dict[str, Any]:
         return principal_body(principal)
 

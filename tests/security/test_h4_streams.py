@@ -176,6 +176,30 @@ async def test_an_event_stream_ends_when_its_api_key_is_revoked(live: LiveApp) -
     assert body["data"]["reason"] != "server_shutdown"
 
 
+async def test_an_event_stream_ends_when_its_access_token_expires(live: LiveApp) -> None:
+    caller = await _caller(live)
+    claims = live.ctx.signer.decode(caller.token)
+    # A token of the same live session that expires in two to three seconds (whole-second
+    # JWT times), long enough to open the stream with it on a loaded machine.
+    short = live.ctx.signer.issue(
+        user_id=caller.id,
+        session_id=claims.session_id,
+        token_version=claims.token_version,
+        ttl_seconds=3,
+    )
+    received: list[Any] = []
+    headers = {"Authorization": f"Bearer {short.token}"}
+    async with (
+        httpx.AsyncClient(base_url=live.url, timeout=10) as client,
+        client.stream("GET", "/switchboard/v1/events", headers=headers) as response,
+    ):
+        assert response.status_code == 200
+        async for event in sse_events(response):  # ends only when the server closes it
+            received.append((event.event, event.json()))
+    kind, body = received[-1]
+    assert kind == "stream.closed" and body["data"]["reason"] != "server_shutdown"
+
+
 async def test_a_socketio_connection_ends_when_its_credential_is_revoked(
     live: LiveApp,
 ) -> None:

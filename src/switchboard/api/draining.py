@@ -10,6 +10,7 @@ Stream producers wait on it and end with their dialect's terminal event.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -114,8 +115,10 @@ def _chained(
     loop: asyncio.AbstractEventLoop, start: Callable[[], None], before: Any
 ) -> Callable[[int, FrameType | None], None]:
     def handle(sig: int, frame: FrameType | None) -> None:
-        # A signal handler may interrupt the loop anywhere: hand over thread-safely.
-        loop.call_soon_threadsafe(start)
+        # A signal handler may interrupt the loop anywhere: hand over thread-safely. (A
+        # loop already closed, an app whose handler was left chained, has nothing to end.)
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(start)
         if callable(before):
             before(sig, frame)
         elif before == signal.SIG_DFL:  # nobody else handles it: what it did before us

@@ -5,7 +5,9 @@ migration's memory for its whole life."""
 from __future__ import annotations
 
 import gc
+import signal
 import sys
+from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 import uvicorn
@@ -50,6 +52,9 @@ def tune_garbage_collector() -> None:
 def main(argv: list[str]) -> None:
     """`python -m switchboard.cli.server HOST PORT WORKERS RELOAD`."""
     host, port, workers, reload = argv[0], int(argv[1]), int(argv[2]), argv[3] == "reload"
+    # uvicorn restores this handler and raises the signal that stopped it again once it
+    # has shut down: a graceful stop on SIGTERM is then a clean exit, not death by signal.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     uvicorn.run(
         "switchboard.cli.server:serving_app",
         factory=True,
@@ -59,6 +64,10 @@ def main(argv: list[str]) -> None:
         reload=reload,
         **server_options(Settings()),
     )
+
+
+def _exit_cleanly(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
 
 
 def server_options(settings: Settings) -> dict[str, Any]:

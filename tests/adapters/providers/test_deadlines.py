@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from switchboard.adapters.http import OutboundClients
+from switchboard.adapters.providers import _common
 from switchboard.adapters.providers.factory import DefaultProviderFactory
 from switchboard.core.errors import Timeout
 from switchboard.core.llm import ChatMessage, ChatRequest
@@ -74,3 +75,22 @@ async def test_a_trickling_answer_ends_at_the_deadline(
 
     assert trickle.requests == 1  # the server was reached and answered, slowly
     assert time.monotonic() - started < GUARD / 2
+
+
+async def test_an_openai_stream_kept_alive_by_trickling_ends_at_its_cap(
+    trickle: Trickle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_common, "STREAM_DEADLINE_SECONDS", DEADLINE)
+    factory = DefaultProviderFactory(OutboundClients(), timeout=GUARD, connect_timeout=GUARD)
+    try:
+        provider = _provider(factory, "openai", trickle)
+        request = ChatRequest(model="m", messages=[ChatMessage(role="user", content="hi")])
+
+        with pytest.raises(Timeout):
+            async with asyncio.timeout(GUARD):
+                async for _event in provider.stream_chat(request):
+                    pass
+    finally:
+        await factory.aclose()
+
+    assert trickle.requests == 1

@@ -99,7 +99,7 @@ async def _run(work: Callable[[], Awaitable[T]]) -> T:
 
 def build_app(ctx: AppContext, settings: Any, tasks: dict[str, str]) -> tuple[FastAPI, SocketIOHub]:
     app = create_app(settings, context=ctx)
-    authenticate = chain_authenticator(ctx, AuthChain(Bearer(), QueryToken()))
+    authenticate = chain_authenticator(ctx, AuthChain(Bearer(), QueryToken()), scope="events")
     # Tasks here are made-up ids, not job rows: answer their ownership from `tasks`.
     registry = OwnershipRegistry()
 

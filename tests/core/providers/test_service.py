@@ -18,7 +18,7 @@ from switchboard.core.providers.errors import (
     UnknownProvider,
     UnsafeUpstreamUrl,
 )
-from switchboard.core.providers.ports import ProviderEndpoint
+from switchboard.core.providers.ports import ChatProvider, ProviderEndpoint, ProviderFactory
 from switchboard.core.providers.schemas import ConnectionRead, ConnectionUpdate
 from switchboard.core.providers.service import URL_REFUSED, ProviderService, ProviderSetup
 from switchboard.kit.crypto import SecretBox, SecretDecryptError
@@ -961,3 +961,31 @@ class TestKeysSealedToTheirRow:
         await self._copy_key(harness, legacy, mine.id)
         with pytest.raises(KeyBoundElsewhere):
             await _endpoint(harness, other, "openai")
+
+
+class _PlainFactory:
+    """A factory that builds providers but does not own the outbound policy."""
+
+    def __init__(self, inner: ProviderFactory) -> None:
+        self._inner = inner
+
+    def provider(self, endpoint: ProviderEndpoint) -> ChatProvider:
+        return self._inner.provider(endpoint)
+
+    async def aclose(self) -> None:
+        return None
+
+
+class TestUrlCheckWithoutThePolicy:
+    async def test_the_kit_rules_still_apply(self, harness: Harness, owner: str) -> None:
+        setup = _setup(harness, factory=_PlainFactory(harness.ctx.providers.factory))
+
+        def save(url: str) -> Callable[[ProviderService], Awaitable[Any]]:
+            return lambda p: p.save_connection(
+                owner, "openai_compatible", api_key=None, base_url=url
+            )
+
+        with pytest.raises(UnsafeUpstreamUrl):
+            await _with(harness, setup, save("http://127.0.0.1:9/v1"))
+        read = await _with(harness, setup, save("https://93.184.216.34/v1"))
+        assert read.base_url == "https://93.184.216.34/v1"

@@ -79,6 +79,17 @@ async def test_refused_without_a_valid_token(connect: Connect, auth: dict[str, s
         await connect(auth=auth)
 
 
+async def test_a_key_without_the_events_scope_is_refused(
+    live_app: LiveApp, connect: Connect
+) -> None:
+    chat_only = await live_app.user(scopes=["chat"])
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await connect(auth={"token": chat_only.api_key})
+    events = await live_app.user(scopes=["events"])
+    client, _ = await connect(auth={"token": events.api_key})
+    assert client.connected
+
+
 async def test_event_stream_takes_a_query_token(live_app: LiveApp) -> None:
     user = await live_app.user()
     topic = user_topic(user.id)

@@ -36,6 +36,9 @@ from switchboard.kit.netpolicy import check_image_input, check_url_syntax
 
 # Resolving an image URL's host before the provider is asked to fetch it.
 IMAGE_RESOLVE_TIMEOUT = 5.0
+# The longest a streamed reply may last, end to end. Streams are bounded between chunks
+# by the read timeout; this caps one whose server keeps it alive by trickling bytes.
+STREAM_DEADLINE_SECONDS = 3600.0
 
 
 def base_url(endpoint: ProviderEndpoint, default: str) -> str:

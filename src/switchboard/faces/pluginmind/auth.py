@@ -62,9 +62,9 @@ class CookiePolicy:
     def is_secure(self, request: Request) -> bool:
         """Whether to mark the cookie Secure for this request.
 
-        The request's scheme is what uvicorn saw, which honours X-Forwarded-Proto only
-        from the proxies it trusts (`--forwarded-allow-ips`); operators behind other
-        proxies set SWITCHBOARD_PLUGINMIND_COOKIE_SECURE.
+        The request's scheme is the client's: X-Forwarded-Proto is believed only from
+        SWITCHBOARD_TRUSTED_PROXIES; operators behind other proxies set
+        SWITCHBOARD_PLUGINMIND_COOKIE_SECURE.
         """
         return self.secure if self.secure is not None else request.url.scheme == "https"
 

@@ -13,7 +13,7 @@ from switchboard.api.faces import Mount, Mounted
 from switchboard.api.realtime.auth import chain_authenticator
 from switchboard.api.realtime.socketio import SocketIOHub, register_topic_events
 from switchboard.core.container import AppContext
-from switchboard.faces.switchboard.auth import STREAMS
+from switchboard.faces.switchboard.auth import EVENTS_SCOPE, STREAMS
 
 PATH = "/socket.io"
 # How often each socket's credential is checked again (within Socket.IO's own 25 s
@@ -27,7 +27,7 @@ def build_socketio(ctx: AppContext, _: object) -> Mounted:
     hub = SocketIOHub(
         ctx.bus,
         ctx.topics,
-        chain_authenticator(ctx, STREAMS),
+        chain_authenticator(ctx, STREAMS, scope=EVENTS_SCOPE),
         redis_url=ctx.options.redis_url,
         recheck_seconds=RECHECK_SECONDS,
     )

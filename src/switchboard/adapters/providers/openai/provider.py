@@ -184,10 +184,10 @@ class OpenAIProvider:
         self._http = clients.aio_client(trusted=endpoint.trusted)
         self._chat_url = URL(self._base_url.rstrip("/") + "/chat/completions")
         self._models_url = URL(self._base_url.rstrip("/") + "/models")
-        # Streams: a read timeout between chunks. Whole calls: also an overall deadline,
-        # which a server trickling one byte at a time cannot stretch.
+        # Streams: a read timeout between chunks and a cap on the whole stream. Whole
+        # calls: an overall deadline, which a server trickling bytes cannot stretch.
         self._request_timeout = aiohttp.ClientTimeout(
-            total=None, sock_connect=connect_timeout, sock_read=timeout
+            total=_common.STREAM_DEADLINE_SECONDS, sock_connect=connect_timeout, sock_read=timeout
         )
         self._call_timeout = aiohttp.ClientTimeout(
             total=timeout, sock_connect=connect_timeout, sock_read=timeout

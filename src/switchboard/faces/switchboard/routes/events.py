@@ -16,7 +16,7 @@ from switchboard.api.realtime.slots import holding, stream_slots
 from switchboard.api.realtime.sse import event_stream_response
 from switchboard.core.container import AppContext
 from switchboard.core.events.schemas import user_topic
-from switchboard.faces.switchboard.auth import STREAMS, StreamPrincipalDep
+from switchboard.faces.switchboard.auth import EVENTS_SCOPE, STREAMS, StreamPrincipalDep
 from switchboard.faces.switchboard.routes import face_router
 
 MAX_TOPICS = 20
@@ -25,7 +25,7 @@ MAX_TOPICS = 20
 HEARTBEAT_SECONDS = 15.0
 
 # Any credential of the user with `events`: topics are authorized one by one (404).
-router = face_router("events", STREAMS)
+router = face_router(EVENTS_SCOPE, STREAMS)
 
 
 @router.get("/events")
@@ -54,5 +54,5 @@ async def events(
 
 def _recheck(ctx: AppContext, request: Request) -> Callable[[], Awaitable[object]]:
     """Authenticates the request's credential again, as the route's chain did."""
-    authenticate = chain_authenticator(ctx, STREAMS)
+    authenticate = chain_authenticator(ctx, STREAMS, scope=EVENTS_SCOPE)
     return lambda: authenticate(Handshake(request))
