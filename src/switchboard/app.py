@@ -11,7 +11,14 @@ from fastapi import APIRouter, FastAPI, Request, Response
 
 from switchboard import __version__
 from switchboard.api.draining import Draining, draining_of
-from switchboard.api.errors import INTERNAL_ERROR, ErrorInfo, face_renderer, status_of
+from switchboard.api.errors import (
+    INTERNAL_ERROR,
+    ErrorInfo,
+    error_headers,
+    face_renderer,
+    status_of,
+    unexpected_error_info,
+)
 from switchboard.api.faces import EnabledFace, mount_faces
 from switchboard.api.metrics import metrics_router
 from switchboard.api.middleware import (
@@ -23,7 +30,7 @@ from switchboard.api.middleware import (
 from switchboard.api.realtime.slots import install_stream_slots
 from switchboard.api.responses import JSONResponse
 from switchboard.api.shared_paths import Contribution, SharedFragment
-from switchboard.bootstrap import build_context
+from switchboard.bootstrap import build_context, ensure_owner_account
 from switchboard.config import Settings
 from switchboard.core.container import AppContext
 from switchboard.logs import configure_logging
@@ -44,14 +51,14 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
         draining = draining_of(app)
         disarm = draining.arm()
         ctx.recorder.start()
-        async with ctx.unit_of_work() as uow:
-            await ctx.services(uow).accounts.ensure_owner(settings.owner_email)
+        await ensure_owner_account(ctx, settings.owner_email)
         await ctx.job_runtime.start(consume=_runs_jobs(settings))
         # Replies left `streaming` by replicas that died (this one, before a restart).
         await ctx.replies.leases.sweep()
+        stopping = asyncio.Event()
+        heartbeat = asyncio.create_task(ctx.replies.leases.run(stopping), name="reply-leases")
         tasks = [
             asyncio.create_task(ctx.replies.listen_for_stops(), name="reply-stops"),
-            asyncio.create_task(ctx.replies.leases.run(), name="reply-leases"),
             asyncio.create_task(_end_replies_on_drain(ctx, draining), name="reply-drain"),
         ]
         try:
@@ -62,9 +69,10 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
                 yield
         finally:
             disarm()
+            stopping.set()
             for task in tasks:
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.gather(heartbeat, *tasks, return_exceptions=True)
             await ctx.replies.drain()
             await ctx.job_runtime.stop()
             await ctx.bus.aclose()
@@ -148,6 +156,7 @@ def _health_router(ctx: AppContext) -> APIRouter:
                 c.name: {"ok": c.ok, "latency_ms": c.latency_ms, "error": c.error}
                 for c in report.checks
             },
+            "down": report.down,
             "providers": report.providers,
         }
         return JSONResponse(body, status_code=200 if report.ready else 503)
@@ -157,13 +166,22 @@ def _health_router(ctx: AppContext) -> APIRouter:
 
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
     # A bug: log it whole, tell the client only that it happened, in the face's shape.
+    # (A database outage met after the route answered, at commit, is a 503 instead.)
     request_id = request.scope.get("state", {}).get("request_id")
-    log.exception("unhandled_error", path=request.url.path, exc_info=exc)
+    info = unexpected_error_info(exc)
+    if info is INTERNAL_ERROR:
+        log.exception("unhandled_error", path=request.url.path, exc_info=exc)
+    else:
+        log.warning("database_unavailable", path=request.url.path, error=type(exc).__name__)
     render = face_renderer(request)
     if render is not None:
-        response = render(request, INTERNAL_ERROR)
+        response = render(request, info)
     else:
-        response = JSONResponse(_generic_error(request_id), status_code=500)
+        response = JSONResponse(
+            _generic_error(request_id, info),
+            status_code=status_of(info),
+            headers=error_headers(info),
+        )
     # This response leaves through Starlette's outermost layer, past our middleware.
     if request_id:
         response.headers["X-Request-ID"] = request_id

@@ -114,6 +114,10 @@ def test_kind_is_mapped(face: str, kind: ErrorKind) -> None:
     if kind == ErrorKind.RATE_LIMITED:
         assert status == 429
         assert headers["retry-after"] == "3"
+    if kind == ErrorKind.UNAVAILABLE:
+        # switchboard's own outage, in every face: 503 and when to come back.
+        assert status == 503
+        assert headers["retry-after"] == "3"
 
 
 @pytest.mark.parametrize("face", list(FACES))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from switchboard.kit.pagination import MAX_OFFSET
 from tests.fixtures.app import Harness, User
 
 HUGE = "99999999999999999999"
@@ -107,7 +108,11 @@ class TestPaging:
         self, harness: Harness, user: User
     ) -> None:
         response = await harness.client.get(
-            f"/switchboard/v1/jobs?offset={2**63 - 1}", headers=user.headers
+            f"/switchboard/v1/jobs?offset={MAX_OFFSET}", headers=user.headers
         )
         assert response.status_code == 200, response.text
         assert response.json()["items"] == []
+        past = await harness.client.get(
+            f"/switchboard/v1/jobs?offset={MAX_OFFSET + 1}", headers=user.headers
+        )
+        assert_refused(past, 422)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import sqlite3
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager, suppress
@@ -19,7 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from switchboard.app import create_app
@@ -28,7 +31,7 @@ from switchboard.config import Settings
 from switchboard.core.accounts.principal import Principal
 from switchboard.core.accounts.schemas import UserCreate
 from switchboard.core.container import AppContext, Services
-from switchboard.kit.db import create_engine
+from switchboard.kit.db import DatabaseUnavailable, create_engine, is_database_outage
 from switchboard.migrations.runner import upgrade_to_head
 from tests.fixtures.app import make_settings
 from tests.fixtures.threaded_server import ThreadedServer, serve_in_thread
@@ -235,7 +238,11 @@ async def _check_every_face(http: httpx.AsyncClient, keys: list[str]) -> None:
     assert "correlation_id" in mind.json()["error"]
     health = await http.get("/healthz")
     assert health.status_code == 503
-    assert health.json()["checks"]["database"]["ok"] is False
+    assert health.json()["checks"]["database"] | {"latency_ms": 0} == {
+        "ok": False,
+        "latency_ms": 0,
+        "error": "database unreachable",
+    }
     ready = await http.get("/ready")
     assert ready.status_code == 503
     assert ready.json()["error"]["detail"]["checks"]["db"] == "unavailable"
@@ -249,3 +256,24 @@ def _bearer(key: str) -> dict[str, str]:
 async def _async(manager: Any) -> AsyncIterator[Any]:
     with manager as value:
         yield value
+
+
+@pytest.mark.parametrize(
+    ("error", "outage"),
+    [
+        (DatabaseUnavailable("refused"), True),
+        (
+            OperationalError(
+                "SELECT 1", {}, sqlite3.OperationalError("unable to open database file")
+            ),
+            True,
+        ),
+        (OperationalError("SELECT 1", {}, sqlite3.OperationalError("database is locked")), True),
+        # sqlite3 files statement errors under the same class: those are bugs, not outages.
+        (OperationalError("SELECT 1", {}, sqlite3.OperationalError("no such table: x")), False),
+        (IntegrityError("INSERT", {}, sqlite3.IntegrityError("UNIQUE constraint failed")), False),
+        (ValueError("not a database error"), False),
+    ],
+)
+def test_what_counts_as_a_database_outage(error: BaseException, outage: bool) -> None:
+    assert is_database_outage(error) is outage

@@ -23,7 +23,6 @@ from starlette.exceptions import HTTPException
 from switchboard.api.bodies import lean_handler
 from switchboard.api.inputs import guard_inputs
 from switchboard.core.errors import ErrorKind, SwitchboardError
-from switchboard.core.events.errors import BusUnavailable
 from switchboard.kit.db import abandon_current_unit_of_work, is_database_outage
 
 log = structlog.get_logger(__name__)
@@ -68,6 +67,7 @@ DEFAULT_STATUS: Mapping[ErrorKind, int] = {
     ErrorKind.UPSTREAM_UNAVAILABLE: 502,
     ErrorKind.UPSTREAM_REJECTED: 502,
     ErrorKind.TIMEOUT: 504,
+    ErrorKind.UNAVAILABLE: 503,
 }
 # A provider refusing the request itself (bad model, bad parameter) is the client's to fix.
 CLIENT_FAULT_UPSTREAM_STATUSES = frozenset({400, 404, 413, 422})
@@ -78,10 +78,9 @@ INTERNAL_ERROR = ErrorInfo(None, "internal_error", "Internal server error", stat
 # fault nor a bug: 503, and when to try again.
 OUTAGE_RETRY_AFTER_SECONDS = 5.0
 DATABASE_UNAVAILABLE = ErrorInfo(
-    None,
+    ErrorKind.UNAVAILABLE,
     "database_unavailable",
     "The service is temporarily unavailable, try again shortly",
-    status=503,
     retry_after=OUTAGE_RETRY_AFTER_SECONDS,
 )
 
@@ -123,9 +122,6 @@ def info_from_exception(exc: Exception) -> ErrorInfo | None:
     """The facts of an expected exception, or None for a bug."""
     if isinstance(exc, BodyTooLarge):
         return ErrorInfo(exc.kind, exc.code, exc.message, status=413)
-    if isinstance(exc, BusUnavailable):
-        retry_after = exc.retry_after or OUTAGE_RETRY_AFTER_SECONDS
-        return ErrorInfo(None, exc.code, exc.message, status=503, retry_after=retry_after)
     if isinstance(exc, SwitchboardError):
         return ErrorInfo(
             exc.kind,
@@ -154,6 +150,12 @@ def info_from_exception(exc: Exception) -> ErrorInfo | None:
             headers=dict(exc.headers or {}),
         )
     return None
+
+
+def unexpected_error_info(exc: BaseException) -> ErrorInfo:
+    """What the app's last-resort handler answers: an outage that escaped a route (a
+    commit failing after the answer was rendered) is a 503 too; anything else is a bug."""
+    return DATABASE_UNAVAILABLE if is_database_outage(exc) else INTERNAL_ERROR
 
 
 def face_route_class(render: ErrorRenderer, *, lean: bool = False) -> type[APIRoute]:

@@ -6,8 +6,7 @@
   string, the path parameters and JSON bodies, so no field can forget it.
 - Integers from the query string or the path fit a signed 64-bit column: a larger one
   overflowed SQLite's driver (a 500) and broke asyncpg's connection on PostgreSQL.
-  Paging parameters are narrower still: `Offset` and `limit_param` are the types
-  routes declare them with.
+  Paging offsets are narrower still: routes declare them as `Offset`.
 
 `face_route_class` adds `guard_inputs` to every face route as its last dependency, so
 the caller is authenticated and admitted before its input is judged, and a refusal is
@@ -26,6 +25,7 @@ import orjson
 from fastapi import Query, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
+from pydantic import StringConstraints
 
 from switchboard.kit.pagination import MAX_OFFSET
 
@@ -36,13 +36,13 @@ INT_MIN, INT_MAX = -(2**63), 2**63 - 1
 _INTEGERS_ATTRIBUTE = "__switchboard_integer_params__"
 _JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 
+Credential = Annotated[str, StringConstraints(pattern=r"^[\x21-\x7e]+$")]
+"""A secret a client hands over for an upstream (an API key): printable ASCII without
+spaces, the only characters an HTTP header carries (a non-ASCII key failed deep in a
+vendor SDK, a 500)."""
+
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Items to skip.")]
 """A paging offset: never negative, never past what any backend can skip."""
-
-
-def limit_param(maximum: int, *, alias: str | None = None) -> Any:
-    """A page size between 1 and `maximum`: `Annotated[int, limit_param(100)]`."""
-    return Query(ge=1, le=maximum, alias=alias, description="Items per page.")
 
 
 async def guard_inputs(request: Request) -> None:

@@ -21,6 +21,7 @@ class ErrorKind(StrEnum):
     UPSTREAM_UNAVAILABLE = "upstream_unavailable"
     UPSTREAM_REJECTED = "upstream_rejected"
     TIMEOUT = "timeout"
+    UNAVAILABLE = "unavailable"  # switchboard itself, for a moment: a store away, shutting down
 
 
 class SwitchboardError(Exception):
@@ -112,6 +113,14 @@ class Timeout(SwitchboardError):
     default_code = "timeout"
 
 
+class ServiceUnavailable(SwitchboardError):
+    """switchboard cannot serve this now but will shortly: its database or event bus is
+    away, or this process is stopping. Says when to try again."""
+
+    kind = ErrorKind.UNAVAILABLE
+    default_code = "service_unavailable"
+
+
 ERROR_CLASSES: dict[ErrorKind, type[SwitchboardError]] = {
     cls.kind: cls
     for cls in (
@@ -124,9 +133,15 @@ ERROR_CLASSES: dict[ErrorKind, type[SwitchboardError]] = {
         UpstreamUnavailable,
         UpstreamRejected,
         Timeout,
+        ServiceUnavailable,
     )
 }
 
 RETRYABLE_KINDS = frozenset(
-    {ErrorKind.UPSTREAM_UNAVAILABLE, ErrorKind.RATE_LIMITED, ErrorKind.TIMEOUT}
+    {
+        ErrorKind.UPSTREAM_UNAVAILABLE,
+        ErrorKind.RATE_LIMITED,
+        ErrorKind.TIMEOUT,
+        ErrorKind.UNAVAILABLE,
+    }
 )

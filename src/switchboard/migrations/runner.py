@@ -36,7 +36,7 @@ def _config(connection: Connection) -> Config:
 
 async def upgrade_to_head(engine: AsyncEngine) -> None:
     """Bring the database at `engine` to the newest schema."""
-    await upgrade_to(engine, "heads")  # TEMP-H5
+    await upgrade_to(engine, "head")
 
 
 async def downgrade_to_base(engine: AsyncEngine) -> None:

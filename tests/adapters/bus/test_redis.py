@@ -10,7 +10,7 @@ import pytest
 from redis.asyncio import Redis
 
 from switchboard.adapters.bus.redis import RedisBus
-from switchboard.core.errors import UpstreamUnavailable
+from switchboard.core.errors import ServiceUnavailable
 from switchboard.core.events.errors import BusUnavailable
 from switchboard.core.events.schemas import GAP_TYPE, Event
 from tests.adapters.bus.conftest import PREFIX, REDIS_URL, needs_redis
@@ -86,7 +86,8 @@ class TestRedisGone:
         try:
             with pytest.raises(BusUnavailable) as caught:
                 await bus.publish(Event(topic="user:a", type="x"))
-            assert isinstance(caught.value, UpstreamUnavailable)
+            assert isinstance(caught.value, ServiceUnavailable)
+            assert caught.value.retry_after is not None
             with pytest.raises(BusUnavailable):
                 await bus.publish_many([Event(topic="user:a", type="x")] * 2)
             with pytest.raises(BusUnavailable):

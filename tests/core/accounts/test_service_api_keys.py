@@ -54,7 +54,15 @@ class TestCreateApiKey:
         self, service: AccountService, admin: UserRead
     ) -> None:
         created = await service.create_api_key(principal_of(admin), name="k")
-        assert created.scopes == ["chat", "models", "embeddings", "images", "jobs"]
+        assert created.scopes == [
+            "chat",
+            "models",
+            "embeddings",
+            "images",
+            "jobs",
+            "events",
+            "usage",
+        ]
 
     async def test_explicit_scopes_are_deduplicated_in_a_fixed_order(
         self, service: AccountService, user: UserRead

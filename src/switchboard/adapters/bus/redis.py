@@ -100,7 +100,9 @@ class RedisBus:
             await self._client.publish(self._channel(event.topic), payload)
         except (RedisError, OSError) as exc:
             log.warning("event_bus_publish_failed", error=type(exc).__name__)
-            raise BusUnavailable("The event bus is unavailable") from exc
+            raise BusUnavailable(
+                "The event bus is unavailable", retry_after=RETRY_AFTER_SECONDS
+            ) from exc
 
     async def publish_many(self, events: Sequence[Event]) -> None:
         """Publish `events` in order, pipelined: one round trip to Redis for all."""
@@ -117,7 +119,9 @@ class RedisBus:
                 await pipe.execute()
         except (RedisError, OSError) as exc:
             log.warning("event_bus_publish_failed", error=type(exc).__name__)
-            raise BusUnavailable("The event bus is unavailable") from exc
+            raise BusUnavailable(
+                "The event bus is unavailable", retry_after=RETRY_AFTER_SECONDS
+            ) from exc
 
     async def subscribe(self, topics: list[str], *, max_queue: int = 1000) -> BoundedSubscription:
         """A bounded subscription to `topics`, returned once Redis confirmed the channels;

@@ -78,7 +78,9 @@ async def guarded(
 async def _rechecks(wire: Tripwire, recheck: Recheck, interval: float) -> None:
     while not wire.is_set():
         await asyncio.sleep(interval)
-        reason = await credential_problem(recheck)
+        # Shielded: a stream ending mid-check must not cancel a database call halfway
+        # (its connection would be left to the garbage collector).
+        reason = await asyncio.shield(credential_problem(recheck))
         if reason is not None:
             wire.set(reason)
 

@@ -1,6 +1,6 @@
 """Errors of the conversations domain."""
 
-from switchboard.core.errors import NotFound, UpstreamUnavailable
+from switchboard.core.errors import NotFound, ServiceUnavailable
 
 SERVER_SHUTDOWN = "server_shutdown"
 
@@ -14,7 +14,7 @@ class ConversationNotFound(NotFound):
         super().__init__("Conversation not found")
 
 
-class ShuttingDown(UpstreamUnavailable):
+class ShuttingDown(ServiceUnavailable):
     """The server is stopping: replies in flight end now, with the text so far."""
 
     default_code = SERVER_SHUTDOWN

@@ -14,6 +14,7 @@ write is a conditional UPDATE guarded by the lease.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import time
@@ -180,11 +181,13 @@ class ReplyLeases:
             log.warning("replies_swept", count=len(swept), reason=SERVER_RESTART)
         return swept or []
 
-    async def run(self) -> None:
-        """Heartbeats every flush interval, for the life of the process."""
-        while True:
+    async def run(self, stop: asyncio.Event) -> None:
+        """Heartbeats every flush interval until `stop` is set. Stopped, never cancelled:
+        a database call cancelled halfway leaves its connection to the garbage collector."""
+        while not stop.is_set():
             await self.tick()
-            await asyncio.sleep(self.options.flush_interval_seconds)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.options.flush_interval_seconds)
 
     def _flush_if_due(self, live: LiveReply) -> None:
         if live.flushing is not None or not live.pending.due():

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from switchboard.core.errors import UpstreamUnavailable
+from switchboard.core.errors import ServiceUnavailable
 
 
-class BusUnavailable(UpstreamUnavailable):
+class BusUnavailable(ServiceUnavailable):
     """The bus's transport (Redis) cannot be reached; nothing was delivered."""
 
     default_code = "event_bus_unavailable"

@@ -46,6 +46,7 @@ CODES: dict[ErrorKind, str] = {
     ErrorKind.UPSTREAM_UNAVAILABLE: "AI_SERVICE_ERROR",
     ErrorKind.UPSTREAM_REJECTED: "AI_SERVICE_ERROR",
     ErrorKind.TIMEOUT: "AI_SERVICE_ERROR",
+    ErrorKind.UNAVAILABLE: "SERVICE_UNAVAILABLE",
 }
 
 # Core codes with a status and code of their own in PluginMind.

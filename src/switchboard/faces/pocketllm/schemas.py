@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal
 import orjson
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
+from switchboard.api.inputs import Credential
+
 SUPPORTED_PROVIDERS = (
     "openai",
     "anthropic",
@@ -63,7 +65,11 @@ class _Strict(BaseModel):
 
 
 def _bounded_json(value: dict[str, Any]) -> dict[str, Any]:
-    if len(orjson.dumps(value, default=str)) > MAX_JSON_BYTES:
+    try:
+        encoded = orjson.dumps(value, default=str)
+    except TypeError:  # orjson's refusal of an integer beyond 64 bits (no column holds one)
+        raise ValueError("integers must fit in 64 bits") from None
+    if len(encoded) > MAX_JSON_BYTES:
         raise ValueError(f"must be at most {MAX_JSON_BYTES} bytes as JSON")
     return value
 
@@ -144,7 +150,7 @@ class Onboarding(ProfileUpdate):
 class ModelConfig(_Strict):
     provider: str | None = Field(default=None, min_length=1, max_length=64)
     model: str | None = Field(default=None, min_length=1, max_length=200)
-    api_key: str | None = Field(default=None, alias="apiKey", min_length=1, max_length=1000)
+    api_key: Credential | None = Field(default=None, alias="apiKey", min_length=1, max_length=1000)
     system_prompt: str | None = Field(default=None, alias="systemPrompt", max_length=20_000)
     temperature: float | None = Field(default=None, ge=0, le=2)
     max_tokens: int | None = Field(default=None, alias="maxTokens", ge=1, le=1_000_000)
@@ -223,14 +229,14 @@ class ImportModels(_Strict):
 
 class Activate(_Strict):
     provider: ProviderName
-    api_key: str | None = Field(default=None, alias="apiKey", min_length=1, max_length=1000)
+    api_key: Credential | None = Field(default=None, alias="apiKey", min_length=1, max_length=1000)
     base_url: str | None = Field(default=None, alias="baseUrl", min_length=1, max_length=2048)
     metadata: JsonObject | None = None
     display_name: str | None = Field(default=None, alias="displayName", max_length=200)
 
 
 class ProviderPatch(_Strict):
-    api_key: str | None = Field(default=None, alias="apiKey", min_length=1, max_length=1000)
+    api_key: Credential | None = Field(default=None, alias="apiKey", min_length=1, max_length=1000)
     base_url: str | None = Field(default=None, alias="baseUrl", min_length=1, max_length=2048)
     metadata: JsonObject | None = None
     display_name: str | None = Field(default=None, alias="displayName", max_length=200)

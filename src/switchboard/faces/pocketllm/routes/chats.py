@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import Query, Request, Response
 
 from switchboard.api.context import ServicesDep
+from switchboard.api.inputs import Offset
 from switchboard.core.conversations.schemas import ConversationCreate
 from switchboard.faces.pocketllm import chat_config, schemas, translate
 from switchboard.faces.pocketllm.envelope import ok
@@ -21,7 +22,7 @@ async def list_chats(
     principal: PrincipalDep,
     services: ServicesDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> Response:
     """The caller's PocketLLM chats, most recently active first."""
     page = await services.conversations.list_conversations(

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Query, Request, Response
 
 from switchboard.api.context import ServicesDep
+from switchboard.api.inputs import Offset
 from switchboard.core.errors import Invalid
 from switchboard.core.jobs.errors import JobStateConflict
 from switchboard.core.jobs.schemas import JobStatus
@@ -25,7 +26,7 @@ async def list_jobs(
     status: Annotated[str | None, Query(max_length=32)] = None,
     type: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> Response:
     """The caller's jobs, newest first."""
     core_status = None

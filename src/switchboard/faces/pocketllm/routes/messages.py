@@ -11,6 +11,7 @@ from sse_starlette import ServerSentEvent
 
 from switchboard.api.context import ServicesDep
 from switchboard.api.errors import info_from_exception, status_of
+from switchboard.api.inputs import Offset
 from switchboard.api.realtime.slots import holding, stream_slots
 from switchboard.api.realtime.sse import event_stream_response
 from switchboard.core.conversations.runner import ReplyFinished, ReplyOptions, ReplyStarted
@@ -67,7 +68,7 @@ async def list_messages(
     principal: PrincipalDep,
     services: ServicesDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> Response:
     """Messages oldest first (failed replies without any text are left out)."""
     page = await services.conversations.messages(

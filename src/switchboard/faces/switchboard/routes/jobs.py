@@ -8,6 +8,7 @@ from fastapi import Query, Response
 
 from switchboard.api.auth import PrincipalDep
 from switchboard.api.context import ServicesDep
+from switchboard.api.inputs import Offset
 from switchboard.core.jobs.schemas import JobRequest, JobStatus
 from switchboard.faces.switchboard.routes import face_router, json
 
@@ -28,7 +29,7 @@ async def list_jobs(
     status: JobStatus | None = None,
     type: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> Response:
     """The caller's jobs, newest first."""
     page = await services.jobs.list_jobs(
