@@ -25,8 +25,8 @@ from switchboard.kit.ids import new_id
 from tests.fixtures.app import Harness
 from tests.fixtures.database import available_redis_url
 from tests.fixtures.network import refusing_port
+from tests.fixtures.tcp_proxy import TcpProxy
 from tests.fixtures.waiting import eventually
-from tests.security.test_h5_outage import TcpProxy
 
 REDIS_URL = available_redis_url()
 needs_redis = pytest.mark.skipif(REDIS_URL is None, reason="no Redis answers")

@@ -11,11 +11,9 @@ down, and once the database is back the same requests succeed again.
 from __future__ import annotations
 
 import asyncio
-import socket
 import sqlite3
-import threading
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager, suppress
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -34,90 +32,8 @@ from switchboard.core.container import AppContext, Services
 from switchboard.kit.db import DatabaseUnavailable, create_engine, is_database_outage
 from switchboard.migrations.runner import upgrade_to_head
 from tests.fixtures.app import make_settings
+from tests.fixtures.tcp_proxy import TcpProxy
 from tests.fixtures.threaded_server import ThreadedServer, serve_in_thread
-
-
-class TcpProxy:
-    """A loopback TCP proxy in threads: `cut()` drops every connection and refuses new
-    ones (the database is unreachable), `restore()` listens again on the same port."""
-
-    def __init__(self, target: tuple[str, int]) -> None:
-        self._target = target
-        self._lock = threading.Lock()
-        self._sockets: set[socket.socket] = set()
-        self._threads: list[threading.Thread] = []
-        self._listener: socket.socket | None = None
-        self.port = 0
-        self.restore()
-
-    def restore(self) -> None:
-        """Accept connections (again) on the proxy's port."""
-        listener = socket.socket()
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", self.port))
-        listener.listen(64)
-        listener.settimeout(0.05)
-        self.port = listener.getsockname()[1]
-        self._listener = listener
-        self._spawn(self._accept, listener)
-
-    def cut(self) -> None:
-        """Stop listening and drop every connection in both directions."""
-        listener, self._listener = self._listener, None
-        if listener is not None:
-            listener.close()
-        with self._lock:
-            live, self._sockets = self._sockets, set()
-        for sock in live:
-            _close(sock)
-        self._join()
-
-    def close(self) -> None:
-        """Cut, for good."""
-        self.cut()
-
-    def _accept(self, listener: socket.socket) -> None:
-        while self._listener is listener:
-            try:
-                client, _ = listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return  # closed by `cut`
-            try:
-                upstream = socket.create_connection(self._target, timeout=5)
-            except OSError:
-                client.close()
-                continue
-            with self._lock:
-                self._sockets |= {client, upstream}
-            self._spawn(self._pump, client, upstream)
-            self._spawn(self._pump, upstream, client)
-
-    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
-        with suppress(OSError):
-            while data := source.recv(65536):
-                sink.sendall(data)
-        for sock in (source, sink):
-            with self._lock:
-                self._sockets.discard(sock)
-            _close(sock)
-
-    def _spawn(self, target: Callable[..., None], *args: Any) -> None:
-        thread = threading.Thread(target=target, args=args, daemon=True)
-        self._threads.append(thread)
-        thread.start()
-
-    def _join(self) -> None:
-        threads, self._threads = self._threads, []
-        for thread in threads:
-            thread.join(timeout=5)
-
-
-def _close(sock: socket.socket) -> None:
-    with suppress(OSError):
-        sock.shutdown(socket.SHUT_RDWR)
-    sock.close()
 
 
 class Outage:
