@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import h11
 from uvicorn.config import Config
@@ -81,13 +81,26 @@ class _HeadGuard:
     _loop: asyncio.AbstractEventLoop
     _head_timer: asyncio.TimerHandle | None
     _refused: bool
+    _limits: HttpLimits
+    timeout_keep_alive: int
 
-    def _init_guard(self, loop: asyncio.AbstractEventLoop) -> HttpLimits:
+    def _init_guard(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
         self._transport = None
         self._head_timer = None
         self._refused = False
-        return self.limits or process_limits()
+        self._limits = self.limits or process_limits()
+        # uvicorn annotates whole seconds but only hands the value to the loop's timers.
+        self.timeout_keep_alive = self._limits.keepalive_timeout_seconds  # type: ignore[assignment]
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)  # type: ignore[misc]
+        self._transport = cast(asyncio.Transport, transport)
+        self._start_head_clock(self._limits.header_timeout_seconds)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stop_head_clock()
+        super().connection_lost(exc)  # type: ignore[misc]
 
     def _start_head_clock(self, seconds: float) -> None:
         if self._head_timer is None:
@@ -133,22 +146,12 @@ class LimitedH11Protocol(_HeadGuard, H11Protocol):
         _loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
         super().__init__(config, server_state, app_state, _loop)
-        self._limits = self._init_guard(self.loop)
-        self.timeout_keep_alive = self._limits.keepalive_timeout_seconds  # type: ignore[assignment]
+        self._init_guard(self.loop)
         self._status_hint = 400
         # h11 refuses an incomplete head over this size itself (its error hints 431).
         self.conn = h11.Connection(h11.SERVER, self._limits.max_header_bytes)
         self._next_event = self.conn.next_event
         self.conn.next_event = self._checked_next_event  # type: ignore[method-assign]
-
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
-        self._transport = transport
-        self._start_head_clock(self._limits.header_timeout_seconds)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._stop_head_clock()
-        super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
         if self._refused:
@@ -209,21 +212,11 @@ else:
             _loop: asyncio.AbstractEventLoop | None = None,
         ) -> None:
             super().__init__(config, server_state, app_state, _loop)
-            self._limits = self._init_guard(self.loop)
-            self.timeout_keep_alive = self._limits.keepalive_timeout_seconds  # type: ignore[assignment]
+            self._init_guard(self.loop)
             self._reading_head = True
             self._arrived = 0  # bytes received while the head is incomplete
             self._head_size = 0  # bytes of the head's parsed target and lines
             self._header_count = 0
-
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-            super().connection_made(transport)
-            self._transport = transport
-            self._start_head_clock(self._limits.header_timeout_seconds)
-
-        def connection_lost(self, exc: Exception | None) -> None:
-            self._stop_head_clock()
-            super().connection_lost(exc)
 
         def data_received(self, data: bytes) -> None:
             if self._refused:
