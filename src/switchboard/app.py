@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
 import structlog
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import FastAPI, Request, Response
 
 from switchboard import __version__
 from switchboard.api.draining import Draining, draining_of
@@ -20,6 +20,7 @@ from switchboard.api.errors import (
     unexpected_error_info,
 )
 from switchboard.api.faces import EnabledFace, mount_faces
+from switchboard.api.health import health_router
 from switchboard.api.metrics import metrics_router
 from switchboard.api.middleware import (
     BodyLimitMiddleware,
@@ -85,15 +86,15 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
         version=__version__,
         description="A self-hosted AI backend: five LLM app APIs and the OpenAI API.",
         lifespan=lifespan,
-        docs_url="/docs" if settings.enable_swagger_docs else None,
-        redoc_url="/redoc" if settings.enable_swagger_docs else None,
+        docs_url="/docs" if settings.docs_enabled else None,
+        redoc_url="/redoc" if settings.docs_enabled else None,
     )
     app.state.ctx = ctx
     app.state.settings = settings
     faces = enabled_faces(settings)
     hooks = mount_faces(app, ctx, faces, extra_shared=[_core_fragment(settings, faces)])
     app.include_router(metrics_router(settings.metrics_token))
-    app.include_router(_health_router(ctx))
+    app.include_router(health_router(ctx))
     app.add_exception_handler(Exception, _unexpected_error)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, access_log=settings.access_log)
@@ -128,7 +129,7 @@ def _runs_jobs(settings: Settings) -> bool:
 
 def _core_fragment(settings: Settings, faces: list[EnabledFace]) -> Contribution:
     """switchboard's own fields of `GET /`: what it is and which faces are mounted."""
-    docs = "/docs" if settings.enable_swagger_docs else None
+    docs = "/docs" if settings.docs_enabled else None
     body: dict[str, object] = {
         "name": "switchboard",
         "version": __version__,
@@ -141,27 +142,6 @@ def _core_fragment(settings: Settings, faces: list[EnabledFace]) -> Contribution
 
     keys = frozenset(body)
     return "switchboard-core", _render_generic, SharedFragment("/", keys, fields, owns=keys)
-
-
-def _health_router(ctx: AppContext) -> APIRouter:
-    router = APIRouter(tags=["operations"])
-
-    @router.get("/healthz", include_in_schema=False)
-    async def healthz() -> JSONResponse:
-        report = await ctx.health.report()
-        body = {
-            "status": report.status,
-            "version": __version__,
-            "checks": {
-                c.name: {"ok": c.ok, "latency_ms": c.latency_ms, "error": c.error}
-                for c in report.checks
-            },
-            "down": report.down,
-            "providers": report.providers,
-        }
-        return JSONResponse(body, status_code=200 if report.ready else 503)
-
-    return router
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> Response:

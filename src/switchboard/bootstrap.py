@@ -199,7 +199,6 @@ def build_context(settings: Settings) -> AppContext:
                 "pluginmind": settings.pluginmind_rate_limit,
                 "switchboard": settings.switchboard_rate_limit,
             },
-            faces=tuple(settings.faces),
             owner_email=settings.owner_email,
             local_trust=settings.local_trust_enabled,
             redis_url=settings.redis_url,
@@ -346,7 +345,7 @@ def build_analysis_setup(
             per_type=dict(settings.analysis_models),
         ),
         limits=QuotaLimits(
-            free=settings.analysis_free_query_limit,
+            free=settings.default_monthly_quota,
             pro=settings.analysis_pro_query_limit,
             premium=settings.analysis_premium_query_limit,
         ),
@@ -373,7 +372,7 @@ def build_job_queue(settings: Settings) -> JobTransport:
             concurrency=concurrency,
             grace_seconds=grace,
             redelivery_seconds=settings.job_redelivery_seconds,
-            stream=settings.job_queue_name,
+            stream=f"{settings.resolved_redis_prefix}:jobs",
         )
     return InMemoryJobQueue(concurrency=concurrency, grace_seconds=grace)
 

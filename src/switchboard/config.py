@@ -6,23 +6,15 @@ else receives plain values or services built from it.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 from switchboard.kit.loopback import listens_on_loopback_only
-
-ALL_FACES = (
-    "openai",
-    "pocketllm",
-    "pluginmind",
-    "spoonfeeder",
-    "cloudtolocal",
-    "pocketpaw",
-    "switchboard",
-)
 
 
 def _split_csv(value: object) -> object:
@@ -43,14 +35,21 @@ class Settings(BaseSettings):
     media_dir: Path | None = None
     database_url: str | None = None
     redis_url: str | None = None
+    # Namespaces every Redis key, stream and channel, so deployments can share one Redis;
+    # unset means one derived from the database URL (`resolved_redis_prefix`).
+    redis_prefix: str | None = None
     secret_key: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    faces: Annotated[list[str], NoDecode] = Field(default_factory=lambda: list(ALL_FACES))
+    # The faces to mount, comma-separated; unset means every face this build serves
+    # (`switchboard.registry.FACES` checks the names at start).
+    faces: Annotated[list[str] | None, NoDecode] = None
     local_trust: Literal["auto", "on", "off"] = "auto"
     owner_email: str = "owner@localhost"
     # Where `switchboard serve` listens (it sets this for the serving process); local
     # trust in "auto" is on only while this is a loopback address.
     listen_host: str | None = None
 
+    # "production" hardens the defaults: no local trust, an explicit secret key, no /docs
+    # unless asked for (docs/operations.md).
     env: Literal["development", "production"] = "development"
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: str = "INFO"
@@ -74,9 +73,10 @@ class Settings(BaseSettings):
     usage_flush_interval_seconds: float = 0.5
     # Used when a conversation or request names no model.
     default_model: str = "echo/echo"
-    # PocketLLM's documented switch for the Swagger UI at /docs (and /api/docs).
-    enable_swagger_docs: bool = Field(
-        default=True,
+    # PocketLLM's documented switch for the Swagger UI at /docs (and /api/docs); unset
+    # means on in development, off in production (`docs_enabled`).
+    enable_swagger_docs: bool | None = Field(
+        default=None,
         validation_alias=AliasChoices("ENABLE_SWAGGER_DOCS", "SWITCHBOARD_ENABLE_SWAGGER_DOCS"),
     )
 
@@ -89,8 +89,9 @@ class Settings(BaseSettings):
     job_lease_seconds: float = Field(default=30.0, gt=0)
     # Redis: a message unacknowledged this long is redelivered to another worker.
     job_redelivery_seconds: float = Field(default=60.0, gt=0)
-    # The Redis stream carrying job ids (deployments sharing one Redis use their own).
-    job_queue_name: str = "switchboard:jobs"
+    # Workers write a heartbeat to Redis this often; health reports `workers: none` when
+    # no heartbeat is younger than three of these.
+    worker_heartbeat_seconds: float = Field(default=10.0, gt=0)
     job_sweep_interval_seconds: float = Field(default=5.0, gt=0)
     # A due pending job not started after this long has lost its message: queue it again.
     job_stale_after_seconds: float = Field(default=30.0, gt=0)
@@ -139,7 +140,6 @@ class Settings(BaseSettings):
     groq_api_key: str | None = Field(default=None, validation_alias="GROQ_API_KEY")
     openrouter_api_key: str | None = Field(default=None, validation_alias="OPENROUTER_API_KEY")
     ollama_url: str | None = Field(default=None, validation_alias="OLLAMA_URL")
-    comfyui_url: str | None = Field(default=None, validation_alias="COMFYUI_URL")
 
     # External ID-token issuers (core/accounts/oidc.py; docs/operations.md). Google signs
     # PluginMind users in; unset client id means Google sign-in is refused.
@@ -178,8 +178,9 @@ class Settings(BaseSettings):
     analysis_model: str | None = None
     # Per-type analyzer overrides: "crypto=groq/llama-3.3-70b-versatile,seo=openai/gpt-4o".
     analysis_models: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
-    # Queries a month per subscription tier (counted when the call is made).
-    analysis_free_query_limit: int = Field(default=10, ge=0)
+    # Analyses a month per subscription tier (counted when the call is made). The free
+    # tier's is every account's default; the owner is unlimited unless given a quota.
+    default_monthly_quota: int = Field(default=10, ge=0)
     analysis_pro_query_limit: int = Field(default=1000, ge=0)
     analysis_premium_query_limit: int = Field(default=10000, ge=0)
     # Per user (per IP before sign-in) on /process, /analyze, /analyze-async, /auth/google.
@@ -211,20 +212,19 @@ class Settings(BaseSettings):
             return {alias.strip(): target.strip() for alias, target in pairs}
         return value
 
-    @field_validator("faces")
-    @classmethod
-    def _known_faces(cls, value: list[str]) -> list[str]:
-        unknown = sorted(set(value) - set(ALL_FACES))
-        if unknown:
-            raise ValueError(f"unknown faces: {', '.join(unknown)}; known: {', '.join(ALL_FACES)}")
-        return value
-
     @property
     def local_trust_enabled(self) -> bool:
         """Whether loopback clients without credentials may act as the owner."""
         if self.local_trust == "auto":
             return listens_on_loopback_only(self.listen_host)
         return self.local_trust == "on"
+
+    @property
+    def docs_enabled(self) -> bool:
+        """Whether /docs is served: as set, else only outside production."""
+        if self.enable_swagger_docs is not None:
+            return self.enable_swagger_docs
+        return self.env != "production"
 
     @property
     def resolved_data_dir(self) -> Path:
@@ -237,6 +237,19 @@ class Settings(BaseSettings):
         if self.media_dir is not None:
             return self.media_dir.expanduser()
         return self.resolved_data_dir / "media"
+
+    @property
+    def resolved_redis_prefix(self) -> str:
+        """The Redis namespace: as set, else `switchboard` plus a digest of where the
+        database is (host, port, name; never the password), so two deployments sharing
+        one Redis stay apart while every replica of one agrees."""
+        if self.redis_prefix:
+            return self.redis_prefix
+        if not self.database_url:
+            return "switchboard"
+        url = make_url(self.database_url)
+        where = f"{url.host or ''}:{url.port or ''}/{url.database or ''}"
+        return f"switchboard:{hashlib.sha256(where.encode()).hexdigest()[:8]}"
 
     @property
     def resolved_database_url(self) -> str:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from switchboard import __version__
 from switchboard.api.faces import EnabledFace, FaceSpec
+from switchboard.bootstrap import ConfigError
 from switchboard.config import Settings
 from switchboard.faces import openai, pluginmind, pocketllm
 from switchboard.faces import switchboard as native
@@ -29,7 +30,7 @@ def _pluginmind_options(settings: Settings) -> pluginmind.PluginMindOptions:
 
 
 def _pocketllm_options(settings: Settings) -> pocketllm.PocketLLMOptions:
-    return pocketllm.PocketLLMOptions(docs_enabled=settings.enable_swagger_docs)
+    return pocketllm.PocketLLMOptions(docs_enabled=settings.docs_enabled)
 
 
 def _no_options(_: Settings) -> None:
@@ -47,9 +48,19 @@ FACES: dict[str, tuple[FaceSpec, OptionsFactory]] = {
 
 
 def enabled_faces(settings: Settings) -> list[EnabledFace]:
-    """The faces `settings` enables that this build serves, in table order."""
+    """The faces `settings` enables, in table order (every face when it names none).
+
+    A name this build does not serve is a `ConfigError` listing the ones it does.
+    """
+    wanted = FACES.keys() if settings.faces is None else settings.faces
+    unknown = [name for name in wanted if name not in FACES]
+    if unknown:
+        raise ConfigError(
+            f"SWITCHBOARD_FACES names {', '.join(unknown)}, which this build does not serve;"
+            f" the faces are: {', '.join(FACES)}"
+        )
     return [
         EnabledFace(spec, options(settings))
         for name, (spec, options) in FACES.items()
-        if name in settings.faces
+        if name in wanted
     ]

@@ -67,10 +67,10 @@ class Cluster:
 async def cluster(tmp_path: Path, engine: AsyncEngine) -> AsyncIterator[Cluster]:
     assert REDIS_URL is not None
     database_url = engine.url.render_as_string(hide_password=False)
-    stream = f"switchboard:e2e-jobs:{new_id()}"
+    prefix = f"switchboard:e2e:{new_id()}"
     overrides: dict[str, Any] = {
         "redis_url": REDIS_URL,
-        "job_queue_name": stream,
+        "redis_prefix": prefix,
         "extra_task_modules": [MODULE],
     }
     ctx = build_context(make_settings(tmp_path / "data", database_url, **overrides))
@@ -87,7 +87,7 @@ async def cluster(tmp_path: Path, engine: AsyncEngine) -> AsyncIterator[Cluster]
                 "SWITCHBOARD_REDIS_URL": REDIS_URL or "",
                 "SWITCHBOARD_SECRET_KEY": TEST_SECRET,
                 "SWITCHBOARD_LOG_FORMAT": "json",
-                "SWITCHBOARD_JOB_QUEUE_NAME": stream,
+                "SWITCHBOARD_REDIS_PREFIX": prefix,
                 "SWITCHBOARD_EXTRA_TASK_MODULES": MODULE,
                 **FAST,
             }
@@ -114,7 +114,7 @@ async def cluster(tmp_path: Path, engine: AsyncEngine) -> AsyncIterator[Cluster]
     await ctx.bus.aclose()
     await ctx.engine.dispose()
     async with Redis.from_url(REDIS_URL) as redis:
-        await redis.delete(stream)
+        await redis.delete(f"{prefix}:jobs")
 
 
 async def _row(ctx: AppContext, job_id: str) -> Job:

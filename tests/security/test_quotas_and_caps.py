@@ -41,7 +41,7 @@ class TestQuotasOnEveryPath:
     async def test_an_analysis_cannot_be_queued_through_the_native_api(
         self, harness_factory: Any
     ) -> None:
-        harness = await harness_factory(analysis_free_query_limit=1)
+        harness = await harness_factory(default_monthly_quota=1)
         user = await harness.user("free@example.com")
         assert (
             await harness.client.post("/analyze", json=ANALYSIS, headers=user.token_headers)
@@ -89,7 +89,7 @@ class TestQuotasOnEveryPath:
     async def test_an_uncounted_analysis_job_is_counted_when_it_runs(
         self, harness_factory: Any
     ) -> None:
-        harness = await harness_factory(analysis_free_query_limit=1)
+        harness = await harness_factory(default_monthly_quota=1)
         user = await harness.user("uncounted@example.com")
         data = AnalysisInput(user_input="hi", analysis_type=AnalysisType.CHAT)
         # A job created beside `submit` (no quota, no log), as a bypass would.

@@ -58,7 +58,6 @@ class AppOptions:
     refresh_ttl_days: int = 30
     rate_limit_default: str = "600/minute"
     rate_limit_auth: str = "20/minute"
-    faces: tuple[str, ...] = ()
     # Named rates beyond "default" and "auth" (a face's own rule), by name.
     rate_limits: dict[str, str] = field(default_factory=dict)
     owner_email: str = "owner@localhost"

@@ -58,7 +58,7 @@ async def _analysis(harness: Harness, work: Callable[[AnalysisService], Awaitabl
 
 
 async def test_quota_is_atomic_under_concurrency(harness_factory) -> None:  # type: ignore[no-untyped-def]
-    harness = await harness_factory(analysis_free_query_limit=5)
+    harness = await harness_factory(default_monthly_quota=5)
     user = await harness.user("q@example.com")
 
     async def one() -> bool:
@@ -75,7 +75,7 @@ async def test_quota_is_atomic_under_concurrency(harness_factory) -> None:  # ty
 
 
 async def test_quota_resets_with_the_month(harness_factory) -> None:  # type: ignore[no-untyped-def]
-    harness = await harness_factory(analysis_free_query_limit=1)
+    harness = await harness_factory(default_monthly_quota=1)
     user = await harness.user("m@example.com")
     await _analysis(harness, lambda a: a.consume(user.id))
     with pytest.raises(QueryLimitExceeded) as refused:

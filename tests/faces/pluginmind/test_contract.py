@@ -85,7 +85,7 @@ class TestAnalysis:
 
 class TestQuota:
     async def test_quota_counts_and_refuses_with_429(self, pm_factory) -> None:  # type: ignore[no-untyped-def]
-        pm = await pm_factory(analysis_free_query_limit=2)
+        pm = await pm_factory(default_monthly_quota=2)
         await pm.sign_in()
         first = await pm.client.post("/process", json={"user_input": "a"})
         second = await pm.client.post("/analyze", json={"user_input": "b"})
