@@ -1,4 +1,4 @@
-"""Invariants that import contracts cannot see (STYLE.md habit 5, SECURITY.md rule 1)."""
+"""Invariants that import contracts cannot see (layering and the one outbound client)."""
 
 from __future__ import annotations
 

@@ -24,7 +24,7 @@ def _split_csv(value: object) -> object:
 
 
 class Settings(BaseSettings):
-    """Every knob an operator can turn. Names are fixed by DESIGN.md."""
+    """Every knob an operator can turn (README.md lists them)."""
 
     model_config = SettingsConfigDict(
         env_prefix="SWITCHBOARD_", extra="ignore", populate_by_name=True

@@ -1,4 +1,4 @@
-"""The hardened outbound HTTP layer: SECURITY.md rule 1 regression corpus.
+"""The hardened outbound HTTP layer: the SSRF regression corpus.
 
 The fakes listen on 127.0.0.1, so reaching them needs a trusted client (as an operator's
 endpoint would be) or an exemption; every test that shows a refusal uses the same fake,

@@ -1,4 +1,5 @@
-"""Regression corpora from SECURITY.md: Host-header and path tricks never bypass auth."""
+"""Regression corpora from advisories of similar servers: Host-header and path tricks
+never bypass auth."""
 
 from __future__ import annotations
 

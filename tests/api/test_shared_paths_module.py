@@ -139,7 +139,7 @@ def test_merged_error_bodies_keep_the_first_renderers_status_and_headers() -> No
 
 
 def test_merged_errors_of_real_faces_answer_each_client() -> None:
-    """DESIGN: an OpenAI client finds `error.message` and `error.type`, a PocketLLM client
+    """An OpenAI client finds `error.message` and `error.type`, a PocketLLM client
     `success: false`, in the same response."""
     render = merged_renderer([FACES["openai"][0].render_error, FACES["pocketllm"][0].render_error])
     info = ErrorInfo(ErrorKind.RATE_LIMITED, "rate_limit_exceeded", "Slow down", retry_after=3)

@@ -1,4 +1,4 @@
-"""Cross-user authorization matrix across the core services (SECURITY.md rule 3).
+"""Cross-user authorization matrix across the core services.
 
 User A owns a conversation with messages, provider connections, usage and an API key.
 User B, knowing every one of A's ids, tries each operation: an operation on A's object is

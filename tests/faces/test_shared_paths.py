@@ -1,4 +1,4 @@
-"""Paths two faces share answer both clients at once (DESIGN.md)."""
+"""Paths two faces share answer both clients at once."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""safe_join: the traversal corpus (SECURITY.md rules 5 and 11), one error for every case."""
+"""safe_join: the traversal corpus, one error for every case."""
 
 from __future__ import annotations
 

@@ -21,5 +21,5 @@ def as_utc(value: datetime) -> datetime:
 
 
 def iso_z(value: datetime) -> str:
-    """`2026-01-31T12:00:00.123Z`, the timestamp format every seed document shows."""
+    """`2026-01-31T12:00:00.123Z`, the timestamp format every face's API shows."""
     return as_utc(value).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"

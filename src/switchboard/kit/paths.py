@@ -1,6 +1,6 @@
 """One safe way to turn an untrusted relative path into a file under a root.
 
-Path traversal keeps coming back in comparable products (SECURITY.md section 0, item 5):
+Path traversal keeps coming back in products like this one:
 encoded separators, double encoding, absolute paths, NUL bytes, unicode lookalikes and
 symlinks that lead out of the root. `safe_join` closes each of them the same way: decode
 exactly once, accept only a narrow ASCII filename grammar, resolve the real path after

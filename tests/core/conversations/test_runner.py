@@ -1,4 +1,4 @@
-"""ReplyRunner against the fake OpenAI upstream: DESIGN.md's streaming and persistence rules.
+"""ReplyRunner against the fake OpenAI upstream: the streaming and persistence rules.
 
 The user's message is committed before the provider is called; the assistant's reply is
 stored `complete`, or `partial`/`error` with the text received so far and a reason.

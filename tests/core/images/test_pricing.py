@@ -82,7 +82,7 @@ def test_dall_e_3_makes_one_image_per_call() -> None:
 def test_seed_keys_are_all_present_with_the_seed_prices() -> None:
     dalle3 = pricing_keys(IMAGE_MODELS["dall-e-3"])
     assert SEED_DALLE3.items() <= dalle3.items()
-    assert dalle3["1024x1792_hd"] == 0.12  # the row the seed left out
+    assert dalle3["1024x1792_hd"] == 0.12  # the row the API document left out
     dalle2 = pricing_keys(IMAGE_MODELS["dall-e-2"])
     assert SEED_DALLE2.items() <= dalle2.items()
 

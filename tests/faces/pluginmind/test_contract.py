@@ -1,5 +1,5 @@
 """Contract: every PluginMind endpoint answers in the shapes of its document and of the
-original backend (seeds/pluginmind-api.txt, seeds/NOTES.md section 1), with goldens."""
+original backend (PluginMind's API document), with goldens transcribed from it."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`ImageFetcher` on the hardened outbound client (SECURITY.md rule 1).
+"""`ImageFetcher` on the hardened outbound client.
 
 Providers sometimes answer with image URLs instead of bytes. Those URLs come from an
 upstream we may not trust (a user's base URL), so they are fetched like any other

@@ -3,7 +3,7 @@
 One `IdTokenVerifier` per configured issuer. A token is accepted only when it is a JWT
 signed by a key of the issuer's JWKS (fetched through the `KeyFetcher` port, so under the
 outbound policy, and cached), issued by one of the issuer's `iss` values, for our
-audience, and unexpired give or take the configured clock skew (SECURITY.md rule 6).
+audience, and unexpired give or take the configured clock skew.
 
 The header never chooses the algorithm: it must be one the issuer allows (RS256 and
 ES256 only) *and* the one the key was published for, so `none`, HS256 keyed with a

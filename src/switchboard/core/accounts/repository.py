@@ -1,7 +1,7 @@
 """Queries for users, sessions, refresh tokens and API keys (SQLAlchemy 2 `select()`).
 
 Every method that takes the id of something a user owns also takes the owner's id, so a
-lookup can never cross users (SECURITY.md rule 3). Repositories flush, never commit.
+lookup can never cross users. Repositories flush, never commit.
 """
 
 from __future__ import annotations

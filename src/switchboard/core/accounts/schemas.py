@@ -12,7 +12,7 @@ _NAME = Field(default=None, max_length=200)
 
 
 class _Input(BaseModel):
-    """Inputs reject unknown fields (SECURITY.md rule 4)."""
+    """Inputs reject unknown fields."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 

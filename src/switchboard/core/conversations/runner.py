@@ -1,4 +1,4 @@
-"""Producing an assistant reply, blocking or streamed, with DESIGN.md's persistence rules.
+"""Producing an assistant reply, blocking or streamed, without losing what was said.
 
 The runner owns its units of work, as a job does: the user's message and an assistant
 message in status `streaming` are committed before the provider is called; the reply is

@@ -7,7 +7,7 @@
 - Anything else, malformed or unknown: denied.
 
 Every denial is the same `NotFound`, so a subscriber cannot tell "someone else's" from
-"does not exist" (SECURITY.md rule 3).
+"does not exist" (an id probe learns nothing).
 """
 
 from __future__ import annotations

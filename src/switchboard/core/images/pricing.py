@@ -1,7 +1,7 @@
 """Image models and their per-image list prices in US dollars.
 
-The table follows PocketLLM's original backend (NOTES.md 5.2): `dall-e-3`, `dall-e-2` and
-`midjourney`, with prices keyed `"<quality>-<size>"`. The seed document shows the same
+The table follows PocketLLM's original backend: `dall-e-3`, `dall-e-2` and
+`midjourney`, with prices keyed `"<quality>-<size>"`. PocketLLM's API document shows the same
 prices keyed `"<size>_<quality>"` (and bare `"<size>"` for single-quality models);
 `pricing_keys` gives both spellings so a client written against either finds its key.
 `gpt-image-1` is added at OpenAI's list prices. DALL-E prices equal OpenAI's list prices.
@@ -122,9 +122,9 @@ def image_model(name: str) -> ImageModel | None:
 
 
 def pricing_keys(model: ImageModel) -> dict[str, float]:
-    """Every price under both spellings: `"hd-1024x1024"` and the seed's `"1024x1024_hd"`.
+    """Every price under both spellings: `"hd-1024x1024"` and the API document's `"1024x1024_hd"`.
 
-    For a single-quality model the seed shows bare sizes (`"256x256"`), so those are
+    For a single-quality model the document shows bare sizes (`"256x256"`), so those are
     added too.
     """
     keys: dict[str, float] = {}

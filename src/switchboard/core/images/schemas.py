@@ -67,7 +67,7 @@ class ImageModelRead(BaseModel):
     provider: str
     sizes: list[str]
     quality: list[str]
-    # Both key spellings: "hd-1024x1024" (original backend) and "1024x1024_hd" (seed).
+    # Both key spellings: "hd-1024x1024" (original backend) and "1024x1024_hd" (its API document).
     pricing: dict[str, float]
     styles: list[str]
     default_size: str

@@ -29,8 +29,8 @@ class MediaRead(BaseModel):
 class MediaDownload:
     """A file ready to send: the body and every header a face must send with it.
 
-    The headers force the stored raster type, forbid sniffing and sandbox the response
-    (SECURITY.md rule 5), so that no face can serve a stored file as something else.
+    The headers force the stored raster type, forbid sniffing and sandbox the response,
+    so that no face can serve a stored file as something else.
     """
 
     media: MediaRead

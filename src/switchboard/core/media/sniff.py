@@ -1,8 +1,8 @@
 """Which raster image type some bytes are, from their magic numbers alone.
 
 The declared type of a file is a claim; the bytes are the fact. Only these four types
-are ever stored or served: SVG, HTML and everything else can carry script (SECURITY.md
-section 0, item 6).
+are ever stored or served: SVG, HTML and everything else can carry script that a
+browser would run on our origin.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ class UnknownProvider(Invalid):
 
 
 class UnsafeUpstreamUrl(Invalid):
-    """A base URL that the outbound policy refuses (SECURITY.md rule 1)."""
+    """A base URL that the outbound policy refuses."""
 
     default_code = "unsafe_url"
 

@@ -3,9 +3,9 @@
 Resolution order: an explicit connection (a chat's own key), the user's connection for
 the provider, the operator's environment credentials, and the built-in `echo`.
 A stored key is encrypted together with the origin it was saved for and is only ever
-sent to that origin (SECURITY.md rule 2): changing the base URL needs the key again. The
-ciphertext is also sealed to its row (connection id and owner, as associated data), so a
-ciphertext copied into another row does not open there.
+sent to that origin: changing the base URL needs the key again, so a changed URL
+cannot carry it elsewhere. The ciphertext is also sealed to its row (connection id and
+owner, as associated data), so a ciphertext copied into another row does not open there.
 
 Whether a connection may reach private addresses is the server's decision, kept in its
 own column: the client's `settings` (PocketLLM's `metadata`) never carry it, and

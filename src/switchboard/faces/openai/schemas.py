@@ -1,6 +1,6 @@
 """OpenAI's request shapes.
 
-Inputs forbid unknown fields (SECURITY.md rule 4) but list every parameter OpenAI's
+Inputs forbid unknown fields but list every parameter OpenAI's
 API documents, so that any OpenAI SDK request validates; those switchboard cannot
 honour are accepted and ignored.
 """

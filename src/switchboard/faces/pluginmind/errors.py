@@ -1,7 +1,7 @@
 """PluginMind's unified error envelope: `{"error": {"message", "code", "correlation_id"}}`.
 
 Statuses follow the shared table (`api.errors`) with PluginMind's overrides; codes and
-messages follow the original backend (seeds/NOTES.md 1.1): validation is 422
+messages follow the original backend: validation is 422
 `INVALID_INPUT` with one fixed message, provider failures are 502 `AI_SERVICE_ERROR`,
 a missing or bad session cookie is 401 `HTTP_EXCEPTION`, and so on.
 """

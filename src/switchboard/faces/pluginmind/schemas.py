@@ -1,6 +1,6 @@
 """PluginMind's request bodies (its `AnalysisRequest` and the Google sign-in body).
 
-Inputs forbid unknown fields (SECURITY.md rule 4); every failure is the one 422
+Inputs forbid unknown fields; every failure is the one 422
 `INVALID_INPUT` the original answers.
 """
 

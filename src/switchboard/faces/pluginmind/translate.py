@@ -1,4 +1,4 @@
-"""Core results → PluginMind's wire shapes (seeds/NOTES.md section 1)."""
+"""Core results → PluginMind's wire shapes (as the original backend sends them)."""
 
 from __future__ import annotations
 

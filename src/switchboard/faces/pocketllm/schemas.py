@@ -1,7 +1,7 @@
-"""PocketLLM's request bodies (SECURITY.md rule 4: unknown fields are refused).
+"""PocketLLM's request bodies (unknown fields are refused, so a typo is an error).
 
 Field names are the document's (camelCase where it uses camelCase). Where the original
-backend took another form (NOTES.md section 5), that form is accepted too and noted here.
+backend took another form, that form is accepted too and noted here.
 Every string is bounded and may not contain NUL characters.
 """
 

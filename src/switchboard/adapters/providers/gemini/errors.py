@@ -2,7 +2,7 @@
 
 The key travels in the x-goog-api-key header, never in a URL, and these messages carry
 only the provider, the HTTP status and Google's status name: never the key, a URL or
-the raw upstream body (SECURITY.md rule 7).
+the raw upstream body, which may echo the request.
 """
 
 from __future__ import annotations
