@@ -190,6 +190,34 @@ async def test_a_wrong_socketio_token_is_refused(harness: Harness) -> None:
         )
 
 
+# -- WebSocket subprotocol -------------------------------------------------------------------
+
+
+async def test_bearer_reads_the_token_offered_after_the_bearer_subprotocol(
+    harness: Harness,
+) -> None:
+    user = await harness.user("a@example.com")
+    scope = socket_scope() | {"subprotocols": ["chat", "bearer", user.access_token]}
+    found = await principal_of(harness, AuthChain(Bearer()), Handshake.from_scope(scope))
+    assert found is not None and found.user_id == user.id
+
+
+async def test_a_subprotocol_without_the_bearer_marker_is_no_credential(
+    harness: Harness,
+) -> None:
+    user = await harness.user("a@example.com")
+    scope = socket_scope() | {"subprotocols": [user.access_token, "bearer"]}
+    assert await principal_of(harness, AuthChain(Bearer()), Handshake.from_scope(scope)) is None
+
+
+async def test_a_plain_request_never_takes_a_subprotocol_header(harness: Harness) -> None:
+    user = await harness.user("a@example.com")
+    headers = {"Sec-WebSocket-Protocol": f"bearer, {user.api_key}"}
+    status, body = await call(harness, AuthChain(Bearer()), headers=headers)
+    assert status == 401
+    assert error_of(body)[0] == "missing_credentials"
+
+
 # -- QueryToken -----------------------------------------------------------------------------
 
 

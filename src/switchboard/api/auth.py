@@ -35,6 +35,9 @@ from switchboard.core.container import Services
 from switchboard.core.errors import PermissionDenied, Unauthenticated
 
 MAX_BEARER_LENGTH = 4096
+# The WebSocket subprotocol announcing that the next offered one is a bearer token; the
+# server selects it (never the token) so that browsers complete the handshake.
+BEARER_SUBPROTOCOL = "bearer"
 REALM = "switchboard"
 # Where the chain records the kind of credential it refused ("bearer" or "cookie").
 _REJECTED_STATE_KEY = "rejected_credential"
@@ -88,11 +91,30 @@ def bearer_token(conn: HTTPConnection) -> str | None:
 
 
 def presented_bearer(handshake: Handshake) -> str | None:
-    """The bearer credential of a handshake: its header, else Socket.IO's `auth.token`."""
+    """The bearer credential of a handshake: its header, else Socket.IO's `auth.token`,
+    else on a WebSocket the subprotocol pair `bearer, <token>` (browsers cannot set
+    headers on a WebSocket, and a subprotocol stays out of URLs and their logs)."""
     token = bearer_token(handshake.connection)
     if token is None and isinstance(handshake.socketio_auth, Mapping):
         token = clean_token(handshake.socketio_auth.get("token"))
+    if token is None and handshake.scope["type"] == "websocket":
+        token = subprotocol_bearer(handshake.scope)
     return token
+
+
+def offered_subprotocols(scope: Scope) -> list[str]:
+    """The subprotocols a WebSocket client offered, in its order."""
+    offered = scope.get("subprotocols") or []
+    return [str(protocol) for protocol in offered]
+
+
+def subprotocol_bearer(scope: Scope) -> str | None:
+    """The token offered as `Sec-WebSocket-Protocol: bearer, <token>`, or None."""
+    offered = offered_subprotocols(scope)
+    for index, protocol in enumerate(offered[:-1]):
+        if protocol.lower() == BEARER_SUBPROTOCOL:
+            return clean_token(offered[index + 1])
+    return None
 
 
 class Scheme(Protocol):

@@ -16,7 +16,7 @@ import orjson
 import structlog
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from switchboard.api.auth import Handshake
+from switchboard.api.auth import BEARER_SUBPROTOCOL, Handshake, subprotocol_bearer
 from switchboard.api.draining import SERVER_SHUTDOWN
 from switchboard.api.realtime.auth import Authenticator
 from switchboard.api.realtime.closing import close_source
@@ -78,6 +78,8 @@ async def accept_authenticated(
     With `deny_after_accept` the socket is accepted and closed with `deny_code`, which
     browsers can read; without it the handshake itself is refused (HTTP 403).
     """
+    if subprotocol is None and subprotocol_bearer(websocket.scope) is not None:
+        subprotocol = BEARER_SUBPROTOCOL
     try:
         principal = await authenticate(Handshake(websocket))
     except SwitchboardError as exc:
