@@ -12,18 +12,18 @@ images = ImageService()
 
 
 class TestEstimate:
-    def test_the_seed_example(self) -> None:
+    def test_the_documented_example(self) -> None:
         # POST /jobs/image-generation/estimate-cost {dall-e-3, 1024x1024, hd, n=2}
         estimate = images.estimate_cost("dall-e-3", "1024x1024", "hd", 2)
         assert estimate.model_dump() == {
-            "estimatedCost": 0.16,
+            "estimated_cost": 0.16,
             "currency": "USD",
             "breakdown": {
                 "model": "dall-e-3",
                 "size": "1024x1024",
                 "quality": "hd",
                 "quantity": 2,
-                "unitCost": 0.08,
+                "unit_cost": 0.08,
             },
         }
 
@@ -50,9 +50,6 @@ class TestEstimate:
         self, model: str, size: str | None, quality: str | None, n: int, total: float
     ) -> None:
         assert images.estimate_cost(model, size, quality, n).estimated_cost == total
-
-    def test_the_json_uses_camel_case(self) -> None:
-        assert images.estimate_cost("dall-e-2").model_dump_json().startswith('{"estimatedCost"')
 
 
 class TestValidate:

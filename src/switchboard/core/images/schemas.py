@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict
-from pydantic.alias_generators import to_camel
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,15 +31,10 @@ def cost_of(unit_cost: float, count: int) -> float:
     return round(unit_cost * count, 6)
 
 
-class _Camel(BaseModel):
-    # The estimate's wire names are PocketLLM's (camelCase); core keeps snake_case names.
-    model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, serialize_by_alias=True, frozen=True
-    )
-
-
-class CostBreakdown(_Camel):
+class CostBreakdown(BaseModel):
     """How an estimate was reached."""
+
+    model_config = ConfigDict(frozen=True)
 
     model: str
     size: str
@@ -49,8 +43,10 @@ class CostBreakdown(_Camel):
     unit_cost: float
 
 
-class CostEstimate(_Camel):
-    """`{estimatedCost, currency, breakdown}`, as PocketLLM's estimate-cost returns it."""
+class CostEstimate(BaseModel):
+    """What an image request would cost, and how that was reached."""
+
+    model_config = ConfigDict(frozen=True)
 
     estimated_cost: float
     currency: str = "USD"

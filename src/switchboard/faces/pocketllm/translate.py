@@ -8,6 +8,7 @@ from typing import Any
 from switchboard.core.accounts.schemas import TokenPair, UserRead
 from switchboard.core.catalog.saved import SavedModelRead
 from switchboard.core.conversations.schemas import ConversationRead, MessageRead
+from switchboard.core.images.schemas import CostEstimate
 from switchboard.core.jobs.schemas import JobRead, JobStatus
 from switchboard.core.llm import ModelInfo
 from switchboard.core.providers.schemas import ConnectionRead
@@ -213,4 +214,20 @@ def provider(connection: ConnectionRead) -> dict[str, Any]:
         "metadata": connection.settings,
         "created_at": ts(connection.created_at),
         "updated_at": ts(connection.updated_at),
+    }
+
+
+def cost_estimate(estimate: CostEstimate) -> dict[str, Any]:
+    """`{estimatedCost, currency, breakdown}`, as PocketLLM's estimate-cost returns it."""
+    breakdown = estimate.breakdown
+    return {
+        "estimatedCost": estimate.estimated_cost,
+        "currency": estimate.currency,
+        "breakdown": {
+            "model": breakdown.model,
+            "size": breakdown.size,
+            "quality": breakdown.quality,
+            "quantity": breakdown.quantity,
+            "unitCost": breakdown.unit_cost,
+        },
     }

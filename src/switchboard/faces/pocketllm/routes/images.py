@@ -84,7 +84,7 @@ async def estimate_cost(
     if size is None and body.dimensions is not None:
         size = f"{body.dimensions[0]}x{body.dimensions[1]}"
     estimate = services.images.estimate_cost(body.model, size, body.quality, body.n)
-    return ok(request, estimate.model_dump(by_alias=True))
+    return ok(request, translate.cost_estimate(estimate))
 
 
 def _image_params(body: schemas.ImageJobCreate) -> dict[str, Any]:
