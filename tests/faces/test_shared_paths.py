@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
+from switchboard.api.shared_paths import SharedFragment
+from switchboard.registry import FACES
 from tests.fixtures.app import Harness
 
 
@@ -20,3 +24,24 @@ async def test_docs_can_be_switched_off(harness_factory) -> None:  # type: ignor
     assert (await harness.client.get("/")).json()["docs"] is None
     assert (await harness.client.get("/docs")).status_code == 404
     assert (await harness.client.get("/api/docs")).status_code == 404
+
+
+SHARED = [(name, fragment) for name, (spec, _) in FACES.items() for fragment in spec.shared]
+
+
+@pytest.mark.parametrize(
+    ("face", "fragment"), SHARED, ids=[f"{name}:{f.path}" for name, f in SHARED]
+)
+async def test_every_face_fragment_reaches_its_clients(
+    harness: Harness, face: str, fragment: SharedFragment
+) -> None:
+    # Every registered face's contribution to a shared path is in the merged answer.
+    headers = (await harness.user("shared@example.com")).headers if fragment.chain else {}
+    response = await harness.client.get(fragment.path, headers=headers)
+    assert response.status_code == 200, (face, fragment.path, response.text)
+    assert fragment.keys <= set(response.json()), face
+
+
+def test_the_enumeration_covers_the_faces_that_share_paths() -> None:
+    # The enumeration above is not empty: the faces that share paths are in it.
+    assert {name for name, _ in SHARED} >= {"openai", "pocketllm", "pluginmind"}

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -233,17 +233,10 @@ async def test_a_live_credential_keeps_its_stream(live: LiveApp) -> None:
         client.stream("GET", "/switchboard/v1/events", headers=caller.headers) as response,
     ):
         pings = 0
-        async for event in _with_comments(response):
-            if event is None:
+        async for event in sse_events(response, comments=True):
+            assert event.event != "stream.closed", "a live credential's stream was closed"
+            if event.is_comment:
                 pings += 1
             if pings >= 3:  # three heartbeats, three re-checks passed
                 break
         assert pings >= 3
-
-
-async def _with_comments(response: httpx.Response) -> AsyncIterator[Any]:
-    async for line in response.aiter_lines():
-        if line.startswith(":"):
-            yield None
-        elif line.startswith("event: stream.closed"):
-            raise AssertionError("a live credential's stream was closed")
