@@ -94,3 +94,84 @@ class TestKeyRotation:
         invoke("migrate")
         monkeypatch.setenv("SWITCHBOARD_SECRET_KEY", f"{new},{old}")
         assert "Re-encrypted 0" in invoke("keys", "rotate")
+
+
+class TestQuotasAndTiers:
+    def test_set_quota_unlimited_and_back_to_the_default(
+        self, cli_env: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("SWITCHBOARD_DEFAULT_MONTHLY_QUOTA", "7")
+        invoke("user", "create", "ann@example.com", "--password", "a-long-password-1")
+        assert "25 analyses a month" in invoke("user", "set-quota", "ann@example.com", "25")
+        assert "unlimited analyses a month" in invoke(
+            "user", "set-quota", "ann@example.com", "--unlimited"
+        )
+        assert "7 analyses a month" in invoke("user", "set-quota", "ann@example.com", "--default")
+
+    def test_set_quota_needs_exactly_one_choice(self, cli_env: Path) -> None:
+        invoke("user", "create", "ann@example.com", "--password", "a-long-password-1")
+        result = runner.invoke(app, ["user", "set-quota", "ann@example.com", "5", "--unlimited"])
+        assert result.exit_code == 2
+
+    def test_set_tier_changes_the_limit(self, cli_env: Path) -> None:
+        invoke("user", "create", "ann@example.com", "--password", "a-long-password-1")
+        assert "tier pro, 1000 analyses a month" in invoke(
+            "user", "set-tier", "ann@example.com", "pro"
+        )
+        assert "pro" in invoke("user", "list")
+        refused = runner.invoke(app, ["user", "set-tier", "ann@example.com", "gold"])
+        assert refused.exit_code == 1
+        assert "free, pro, premium" in refused.output
+
+
+class TestNarrowTerminal:
+    """At 80 columns every line fits and every id is printed whole."""
+
+    EMAIL = "someone.with.a.rather.long.address@example-company.example"
+
+    def lines_at_80(self, monkeypatch: pytest.MonkeyPatch, *args: str) -> list[str]:
+        monkeypatch.setattr(console, "_width", 80)
+        return invoke(*args).splitlines()
+
+    def test_user_list(self, cli_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        invoke("user", "create", self.EMAIL, "--password", "a-long-password-1", "--admin")
+        user_id = invoke("user", "create", "b@example.com", "--password", "a-long-password-1")
+        lines = self.lines_at_80(monkeypatch, "user", "list")
+        assert max(len(line) for line in lines) <= 80
+        assert self.EMAIL in "\n".join(lines)
+        assert user_id.split("(")[1].split(")")[0] in [line.strip() for line in lines]
+
+    def test_apikey_list(self, cli_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        invoke("user", "create", self.EMAIL, "--password", "a-long-password-1")
+        invoke(
+            "apikey", "create", "--user", self.EMAIL, "--name", "deploys from the CI runner",
+            "--scopes", "chat", "--scopes", "images", "--expires-days", "30",
+        )  # fmt: skip
+        monkeypatch.setattr(console, "_width", 250)
+        wide = invoke("apikey", "list", "--user", self.EMAIL)
+        key_id = next(line.split()[1] for line in wide.splitlines() if "deploys" in line)
+        lines = self.lines_at_80(monkeypatch, "apikey", "list", "--user", self.EMAIL)
+        assert max(len(line) for line in lines) <= 80
+        assert key_id in [line.strip() for line in lines]
+        assert "deploys from the CI runner" in "\n".join(lines)
+
+
+def test_rotate_reports_progress_per_key(cli_env: Path) -> None:
+    # The progress bar is drawn only on a terminal; the service's callback drives it.
+    from switchboard.core.providers.service import ProviderService
+
+    seen: list[tuple[int, int]] = []
+    original = ProviderService.rotate_secrets
+
+    async def spy(self: ProviderService, progress=None) -> int:  # type: ignore[no-untyped-def]
+        def record(done: int, total: int) -> None:
+            seen.append((done, total))
+            if progress is not None:
+                progress(done, total)
+
+        return await original(self, progress=record)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ProviderService, "rotate_secrets", spy)
+        assert "Re-encrypted 0" in invoke("keys", "rotate")
+    assert seen == [(0, 0)]

@@ -73,7 +73,7 @@ async def test_a_migration_waits_while_another_process_holds_the_lock(fresh_url:
         await migrating.dispose()
 
 
-async def _waiting_for_the_lock(engine: AsyncEngine, upgrade: asyncio.Task[None]) -> None:
+async def _waiting_for_the_lock(engine: AsyncEngine, upgrade: asyncio.Task[int]) -> None:
     if engine.dialect.name != "postgresql":
         # The lock file's waiter is a thread blocked in flock(): give it every chance to
         # get past the lock if it could; it must not.

@@ -109,8 +109,28 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
     cursor.close()
 
 
+# The URL schemes people write, and the async driver switchboard runs each on.
+_ASYNC_DRIVERS = {
+    "postgresql": "postgresql+asyncpg",
+    "postgres": "postgresql+asyncpg",
+    "sqlite": "sqlite+aiosqlite",
+}
+
+
+def async_database_url(url: str) -> str:
+    """`url` on its async driver: `postgresql://`, `postgres://` and `sqlite://` are the
+    forms everyone writes; a URL naming its driver is kept as it is."""
+    scheme, separator, rest = url.partition("://")
+    driver = _ASYNC_DRIVERS.get(scheme.lower())
+    return f"{driver}{separator}{rest}" if driver and separator else url
+
+
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
-    """An async engine with the pragmas and pool settings each backend needs."""
+    """An async engine with the pragmas and pool settings each backend needs.
+
+    `url` may name no driver (`postgresql://...`): it is mapped to the async one.
+    """
+    url = async_database_url(url)
     if url.startswith("sqlite"):
         # Each aiosqlite connection is a thread: keep enough of them pooled for bursts of
         # concurrent requests (overflow connections are opened and closed per use).

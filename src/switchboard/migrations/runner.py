@@ -13,10 +13,13 @@ import fcntl
 import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -27,6 +30,20 @@ ADVISORY_LOCK_KEY = 0x73776D6967726174
 LOCK_FILE_SUFFIX = ".migrate.lock"
 
 
+@dataclass(frozen=True, slots=True)
+class MigrationStep:
+    """A revision about to be applied: its place in this run and what it does."""
+
+    number: int
+    total: int
+    revision: str
+    description: str
+
+
+MigrationProgress = Callable[[MigrationStep], None]
+"""Told of each revision before it is applied (the CLI shows it as it goes)."""
+
+
 def _config(connection: Connection) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
@@ -34,9 +51,9 @@ def _config(connection: Connection) -> Config:
     return config
 
 
-async def upgrade_to_head(engine: AsyncEngine) -> None:
-    """Bring the database at `engine` to the newest schema."""
-    await upgrade_to(engine, "head")
+async def upgrade_to_head(engine: AsyncEngine, progress: MigrationProgress | None = None) -> int:
+    """Bring the database at `engine` to the newest schema; how many revisions that took."""
+    return await upgrade_to(engine, "head", progress)
 
 
 async def downgrade_to_base(engine: AsyncEngine) -> None:
@@ -44,10 +61,39 @@ async def downgrade_to_base(engine: AsyncEngine) -> None:
     await downgrade_to(engine, "base")
 
 
-async def upgrade_to(engine: AsyncEngine, revision: str) -> None:
-    """Bring the database at `engine` up to `revision` (the data-migration tests)."""
+async def upgrade_to(
+    engine: AsyncEngine, revision: str, progress: MigrationProgress | None = None
+) -> int:
+    """Bring the database at `engine` up to `revision`, one revision at a time, telling
+    `progress` of each; returns how many were applied (0: it was there already)."""
+    applied: list[MigrationStep] = []
+
+    def migrate(sync: Connection) -> None:
+        config = _config(sync)
+        # Read under the migration lock: another replica may have migrated meanwhile.
+        for step in pending_steps(sync, config, revision):
+            if progress is not None:
+                progress(step)
+            command.upgrade(config, step.revision)
+            applied.append(step)
+
     async with engine.connect() as connection:
-        await run_migrations(connection, lambda sync: command.upgrade(_config(sync), revision))
+        await run_migrations(connection, migrate)
+    return len(applied)
+
+
+def pending_steps(sync: Connection, config: Config, revision: str) -> list[MigrationStep]:
+    """The revisions between the database's current one and `revision`, oldest first."""
+    script = ScriptDirectory.from_config(config)
+    current = MigrationContext.configure(sync).get_current_heads()
+    found = [
+        rev for rev in script.iterate_revisions(revision, current or "base") if rev is not None
+    ]
+    found.reverse()
+    return [
+        MigrationStep(number, len(found), rev.revision, (rev.doc or "").strip())
+        for number, rev in enumerate(found, start=1)
+    ]
 
 
 async def downgrade_to(engine: AsyncEngine, revision: str) -> None:

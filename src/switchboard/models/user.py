@@ -35,3 +35,10 @@ class User(Timestamps, Base):
     age: Mapped[int | None]
     onboarding: Mapped[dict[str, Any] | None]
     subscription_tier: Mapped[str] = mapped_column(String(32), default="free")
+    # Analyses a month, set by the operator (`switchboard user set-quota`): null means the
+    # tier's limit (the owner: unlimited), UNLIMITED_QUOTA means no limit.
+    monthly_quota: Mapped[int | None]
+
+
+# `users.monthly_quota` for "no limit" (null already means "the tier's limit").
+UNLIMITED_QUOTA = -1

@@ -52,12 +52,13 @@ from switchboard.core.accounts.schemas import (
     UserUpdate,
 )
 from switchboard.core.accounts.tokens import TokenSigner
-from switchboard.core.errors import SwitchboardError
+from switchboard.core.errors import Invalid, SwitchboardError
 from switchboard.kit.clock import Clock, as_utc, utcnow
 from switchboard.kit.crypto import constant_time_equal, random_token, sha256_hex
 from switchboard.kit.ids import canonical_id
 from switchboard.kit.pagination import Page, encode_cursor
 from switchboard.models import ApiKey, AuthSession, RefreshToken, User
+from switchboard.models.user import UNLIMITED_QUOTA
 
 log = structlog.get_logger(__name__)
 
@@ -67,6 +68,9 @@ MAX_PAGE_SIZE = 200
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 MAX_REFRESH_TOKEN_LENGTH = 512
 MAX_USER_AGENT_LENGTH = 512
+
+# PluginMind's subscription tiers; each has its monthly analysis limit (core.analysis).
+SUBSCRIPTION_TIERS = ("free", "pro", "premium")
 
 # One shared hasher by default, so its dummy hash (for unknown emails) is made only once.
 _DEFAULT_PASSWORDS = Passwords()
@@ -153,6 +157,29 @@ class AccountService:
         user.is_admin = is_admin
         await self._session.flush()
         self._forget_user(user.id)
+        return to_user_read(user)
+
+    async def set_subscription_tier(self, user_id: str, tier: str) -> UserRead:
+        """Put the user on `tier` (one of `SUBSCRIPTION_TIERS`)."""
+        if tier not in SUBSCRIPTION_TIERS:
+            raise Invalid(
+                f"Unknown tier '{tier}'; the tiers are: {', '.join(SUBSCRIPTION_TIERS)}",
+                code="unknown_tier",
+                param="tier",
+            )
+        user = await self._load_user(user_id)
+        user.subscription_tier = tier
+        await self._session.flush()
+        return to_user_read(user)
+
+    async def set_monthly_quota(self, user_id: str, quota: int | None) -> UserRead:
+        """Override the user's monthly analysis limit: a number of analyses,
+        `UNLIMITED_QUOTA` for none, or None to go back to the tier's."""
+        if quota is not None and quota < 0 and quota != UNLIMITED_QUOTA:
+            raise Invalid("A monthly quota is 0 or more", code="invalid_quota", param="quota")
+        user = await self._load_user(user_id)
+        user.monthly_quota = quota
+        await self._session.flush()
         return to_user_read(user)
 
     async def delete_user(self, user_id: str) -> None:

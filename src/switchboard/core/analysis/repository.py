@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select, update
+from sqlalchemy import select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from switchboard.core.analysis.schemas import Subscriber
 from switchboard.models import QueryLog, UsageQuota, User
 
 
@@ -24,21 +25,19 @@ class QuotaRepository:
         )
         return int(await self.session.scalar(stmt) or 0)
 
-    async def consume(self, owner_id: str, period: str, limit: int) -> tuple[bool, int]:
-        """Count one query unless `limit` is reached: (counted, queries used now).
+    async def consume(self, owner_id: str, period: str, limit: int | None) -> tuple[bool, int]:
+        """Count one query unless `limit` is reached (None: no limit, but still counted):
+        (counted, queries used now).
 
         The check and the increment are one conditional UPDATE, so concurrent requests
         on any number of replicas can never count past the limit. The period's first
         query inserts the row; a concurrent first insert makes us retry the UPDATE.
         """
         for _ in range(3):
+            within = UsageQuota.used < limit if limit is not None else true()
             stmt = (
                 update(UsageQuota)
-                .where(
-                    UsageQuota.user_id == owner_id,
-                    UsageQuota.period == period,
-                    UsageQuota.used < limit,
-                )
+                .where(UsageQuota.user_id == owner_id, UsageQuota.period == period, within)
                 .values(used=UsageQuota.used + 1)
                 .returning(UsageQuota.used)
                 .execution_options(synchronize_session=False)
@@ -51,7 +50,7 @@ class QuotaRepository:
                     UsageQuota.user_id == owner_id, UsageQuota.period == period
                 )
             )
-            if existing is not None or limit <= 0:
+            if existing is not None or (limit is not None and limit <= 0):
                 return False, int(existing or 0)
             try:
                 async with self.session.begin_nested():
@@ -101,7 +100,8 @@ class QueryLogRepository:
 
 
 class SubscriberRepository:
-    """What quotas and log access need of the users table: tiers, and ids by id or email.
+    """What quotas and log access need of the users table: tiers and quota overrides, and
+    ids by id or email.
 
     Read here rather than through the accounts service, which the workflow's own units
     of work cannot build (it needs the token signer); see docs/faces/pluginmind.md,
@@ -111,10 +111,13 @@ class SubscriberRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def tier(self, user_id: str) -> str | None:
-        """The user's subscription tier, or None when there is no such user."""
-        tier = await self.session.scalar(select(User.subscription_tier).where(User.id == user_id))
-        return None if tier is None else str(tier)
+    async def subscriber(self, user_id: str) -> Subscriber | None:
+        """What decides the user's quota, or None when there is no such user."""
+        stmt = select(User.subscription_tier, User.is_owner, User.monthly_quota).where(
+            User.id == user_id
+        )
+        row = (await self.session.execute(stmt)).one_or_none()
+        return None if row is None else Subscriber(str(row[0]), bool(row[1]), row[2])
 
     async def existing_id(self, user_id: str) -> str | None:
         """`user_id` when such a user exists."""

@@ -76,23 +76,35 @@ class AnalysisOutcome:
 
 
 @dataclass(frozen=True, slots=True)
+class Subscriber:
+    """What decides a user's monthly limit: tier, ownership and the operator's override
+    (`users.monthly_quota`: None for the tier's limit, `UNLIMITED_QUOTA` for none)."""
+
+    tier: str
+    is_owner: bool
+    monthly_quota: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class QuotaRead:
-    """A user's query quota for the current month."""
+    """A user's query quota for the current month; `queries_limit` None means unlimited."""
 
     period: str
     queries_used: int
-    queries_limit: int
+    queries_limit: int | None
     subscription_tier: str
 
     @property
-    def remaining_queries(self) -> int:
-        """Queries left this month (never negative)."""
+    def remaining_queries(self) -> int | None:
+        """Queries left this month (never negative); None when unlimited."""
+        if self.queries_limit is None:
+            return None
         return max(0, self.queries_limit - self.queries_used)
 
     @property
     def can_make_query(self) -> bool:
         """True while the quota is not used up."""
-        return self.queries_used < self.queries_limit
+        return self.queries_limit is None or self.queries_used < self.queries_limit
 
 
 class QueryLogRead(BaseModel):

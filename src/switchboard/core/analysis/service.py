@@ -36,6 +36,7 @@ from switchboard.core.analysis.schemas import (
     QueryLogRead,
     QuotaRead,
     ServiceUsed,
+    Subscriber,
 )
 from switchboard.core.catalog.models import ModelResolver
 from switchboard.core.catalog.pricing import cost_usd
@@ -50,6 +51,7 @@ from switchboard.core.usage.recorder import UsageEntry, UsageRecorder
 from switchboard.kit.clock import utcnow
 from switchboard.kit.ids import canonical_id
 from switchboard.models import QueryLog
+from switchboard.models.user import UNLIMITED_QUOTA
 
 ANALYSIS_JOB = "analysis"
 MAX_LOG_PAGE = 500
@@ -114,6 +116,15 @@ class QuotaLimits:
     def for_tier(self, tier: str) -> int:
         """The monthly limit of `tier` (unknown tiers get the free tier's)."""
         return {"pro": self.pro, "premium": self.premium}.get(tier, self.free)
+
+    def for_subscriber(self, subscriber: Subscriber) -> int | None:
+        """The monthly limit of `subscriber` (None: unlimited): the operator's override,
+        else none for the owner (whose server it is), else the tier's."""
+        if subscriber.monthly_quota is not None:
+            return None if subscriber.monthly_quota == UNLIMITED_QUOTA else subscriber.monthly_quota
+        if subscriber.is_owner:
+            return None
+        return self.for_tier(subscriber.tier)
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,21 +196,26 @@ class AnalysisService:
 
     async def quota(self, user_id: str) -> QuotaRead:
         """The user's quota for the current month."""
-        tier = await self._tier(user_id)
+        subscriber = await self._subscriber(user_id)
         period = month_period(self._setup.clock())
         used = await self._quotas.used(user_id, period)
-        return QuotaRead(period, used, self._setup.limits.for_tier(tier), tier)
+        limit = self._setup.limits.for_subscriber(subscriber)
+        return QuotaRead(period, used, limit, subscriber.tier)
 
     async def consume(self, user_id: str) -> QuotaRead:
-        """Count one query now; `QueryLimitExceeded` (429) when the quota is used up."""
-        tier = await self._tier(user_id)
-        limit = self._setup.limits.for_tier(tier)
+        """Count one query now; `QueryLimitExceeded` (429) when the quota is used up.
+
+        Unlimited users are counted too, so their usage shows in `/me/usage`.
+        """
+        subscriber = await self._subscriber(user_id)
+        limit = self._setup.limits.for_subscriber(subscriber)
         now = self._setup.clock()
         period = month_period(now)
         counted, used = await self._quotas.consume(user_id, period, limit)
         if not counted:
+            assert limit is not None  # an unlimited count always succeeds
             raise QueryLimitExceeded(used, limit, retry_after=seconds_until_next_period(now))
-        return QuotaRead(period, used, limit, tier)
+        return QuotaRead(period, used, limit, subscriber.tier)
 
     async def open_log(
         self, user_id: str, data: AnalysisInput, *, source: str, job_id: str | None = None
@@ -268,11 +284,11 @@ class AnalysisService:
         await self.open_log(user_id, data, source=source, job_id=job.id)
         return job
 
-    async def _tier(self, user_id: str) -> str:
-        tier = await self._users.tier(user_id)
-        if tier is None:
+    async def _subscriber(self, user_id: str) -> Subscriber:
+        found = await self._users.subscriber(user_id)
+        if found is None:
             raise NotFound("User not found", code="user_not_found")
-        return tier
+        return found
 
     async def _user_id_of(self, user: str) -> str:
         canonical = canonical_id(user)

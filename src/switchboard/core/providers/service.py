@@ -289,20 +289,26 @@ class ProviderService:
         """Call the provider with the user's credential; raises the upstream's error kind."""
         await (await self.provider_for(owner_id, provider)).test_connection()
 
-    async def rotate_secrets(self) -> int:
+    async def rotate_secrets(self, progress: Callable[[int, int], None] | None = None) -> int:
         """Re-encrypt every stored key under the newest secret key; returns how many.
 
         Keys stored by earlier versions (not sealed to their row) are sealed now.
+        `progress(done, total)` is told after each key (and once before the first).
         """
         connections = await self._repo.all_with_keys()
         secrets = self._setup.secrets
-        for connection in connections:
+        total = len(connections)
+        if progress is not None:
+            progress(0, total)
+        for done, connection in enumerate(connections, start=1):
             assert connection.encrypted_key is not None
             bound = secrets.is_bound(connection.encrypted_key)
             plaintext = secrets.decrypt(
                 connection.encrypted_key, _sealed_to(connection) if bound else None
             )
             connection.encrypted_key = secrets.encrypt(plaintext, _sealed_to(connection))
+            if progress is not None:
+                progress(done, total)
         self._setup.endpoints.clear()
         return len(connections)
 
