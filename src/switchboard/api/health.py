@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from switchboard import __version__
 from switchboard.api.responses import JSONResponse
 from switchboard.core.container import AppContext
+from switchboard.core.jobs.workers import WorkerStatus
 
 
 def health_router(ctx: AppContext) -> APIRouter:
@@ -25,7 +26,20 @@ def health_router(ctx: AppContext) -> APIRouter:
             },
             "down": report.down,
             "providers": report.providers,
+            "workers": workers_body(report.workers),
         }
         return JSONResponse(body, status_code=200 if report.ready else 503)
 
     return router
+
+
+def workers_body(workers: WorkerStatus | None) -> dict[str, object] | None:
+    """`{"status": "ok"|"none", "alive": N, "oldest_pending_seconds": s|null}`; null
+    without Redis (jobs run in the server) or when the heartbeats could not be read."""
+    if workers is None:
+        return None
+    return {
+        "status": "ok" if workers.alive else "none",
+        "alive": workers.alive,
+        "oldest_pending_seconds": workers.oldest_pending_seconds,
+    }

@@ -1,11 +1,18 @@
-"""The outbound policy as the HTTP layer applies it: trust, exemptions and resolution."""
+"""The outbound policy as the HTTP layer applies it: trust, exemptions and resolution.
+
+Every refusal is decided here, so here it is logged: one WARNING line per refused
+destination, naming the host and port (never the URL: it may carry a key in its query
+string) and why. The request or job id comes from the log context.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from contextlib import nullcontext
+from urllib.parse import urlsplit
 
 import anyio
+import structlog
 
 from switchboard.kit.netpolicy import (
     BlockedUrl,
@@ -14,6 +21,12 @@ from switchboard.kit.netpolicy import (
     is_forbidden_ip,
     resolve_and_check,
 )
+
+log = structlog.get_logger("switchboard.outbound")
+
+
+def _refused(host: str, port: int | None, trusted: bool, reason: str) -> None:
+    log.warning("outbound_url_refused", host=host, port=port, trusted=trusted, reason=reason)
 
 
 class ResolveError(OSError):
@@ -48,7 +61,10 @@ class OutboundPolicy:
 
     def address_allowed(self, ip: str, host: str, port: int, trusted: bool) -> bool:
         """Whether an already-known address of `host` may be dialled (for custom resolvers)."""
-        return not is_forbidden_ip(ip, self.allows_private(host, port, trusted))
+        if is_forbidden_ip(ip, self.allows_private(host, port, trusted)):
+            _refused(host, port, trusted, "the address is not allowed")
+            return False
+        return True
 
     async def addresses(
         self,
@@ -63,6 +79,9 @@ class OutboundPolicy:
         try:
             with anyio.fail_after(timeout) if timeout else nullcontext():
                 return await resolve_and_check(host, port, allow, resolve=self._resolve)
+        except BlockedUrl as exc:
+            _refused(host, port, trusted, str(exc))
+            raise
         except TimeoutError as exc:
             raise ResolveError("resolving the host timed out", timed_out=True) from exc
         except OSError as exc:  # socket.gaierror and friends
@@ -80,8 +99,22 @@ class OutboundPolicy:
         The same decision as at connect time (trust and exemptions); a name that does not
         resolve is refused too (`BlockedUrl`), so every failure reads the same upstream.
         """
-        origin = check_url_syntax(url)
+        try:
+            origin = check_url_syntax(url)
+        except BlockedUrl as exc:
+            # No host to name for some refusals; the URL itself is never logged.
+            _refused(_host_of(url), None, trusted, str(exc))
+            raise
         try:
             await self.addresses(origin.host, origin.port, trusted=trusted, timeout=timeout)
         except ResolveError as exc:
+            _refused(origin.host, origin.port, trusted, "the host name could not be resolved")
             raise BlockedUrl("the host name could not be resolved") from exc
+
+
+def _host_of(url: str) -> str:
+    """The host part of a URL that failed the syntax check, or "" (never user-info)."""
+    try:
+        return (urlsplit(url).hostname or "")[:253]
+    except ValueError:
+        return ""

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from switchboard.core.jobs.context import UnitOfWorkFactory
 from switchboard.core.jobs.schedule import next_run
 from switchboard.core.jobs.schemas import JobRead, JobStatus
-from switchboard.kit.clock import Clock, utcnow
+from switchboard.kit.clock import Clock, as_utc, utcnow
 from switchboard.models import Job, JobSchedule
 
 RUNNING = JobStatus.RUNNING.value
@@ -294,6 +294,20 @@ class JobLeases:
             if outcome is not None:
                 reaped.append(outcome)
         return reaped
+
+    async def oldest_waiting(self) -> datetime | None:
+        """Since when the longest-waiting job has been due without starting (its
+        `run_at`, or its creation), or None when no job waits."""
+        now = self.clock()
+        async with self._units() as uow:
+            since = await uow.session.scalar(
+                select(func.min(func.coalesce(JOBS.c.run_at, JOBS.c.created_at))).where(
+                    JOBS.c.status == PENDING,
+                    JOBS.c.cancel_requested.is_(False),
+                    or_(JOBS.c.run_at.is_(None), JOBS.c.run_at <= now),
+                )
+            )
+        return as_utc(since) if since is not None else None
 
     async def count_by_status(self) -> dict[str, int]:
         """How many jobs are in each status."""

@@ -4,6 +4,7 @@ domains that keep what a job produced."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Protocol
 
 
@@ -39,6 +40,30 @@ class JobTransport(JobQueue, Protocol):
 
     async def stop(self) -> None:
         """Stop receiving, let running jobs finish within the grace period, disconnect."""
+        ...
+
+
+class WorkerPresence(Protocol):
+    """Where processes that run jobs say they are alive, and where anyone can count them.
+
+    Each worker's beat lasts `ttl_seconds`; a worker that stops beating (killed, hung,
+    cut off) stops counting once its last beat lapses. Failures raise `ConnectionError`.
+    """
+
+    async def beat(self, worker_id: str, now: datetime, ttl_seconds: float) -> None:
+        """`worker_id` is alive from `now` for `ttl_seconds`."""
+        ...
+
+    async def leave(self, worker_id: str) -> None:
+        """`worker_id` stopped running jobs (a graceful stop)."""
+        ...
+
+    async def alive(self, now: datetime) -> list[str]:
+        """The workers whose last beat has not lapsed at `now`."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release the connection."""
         ...
 
 

@@ -23,10 +23,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import random
 import secrets
-import socket
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -47,8 +45,10 @@ from switchboard.core.jobs.leases import Finish, JobLeases, completion, failure
 from switchboard.core.jobs.ports import JobObserver, JobQueue, NullObserver
 from switchboard.core.jobs.registry import JobRegistry, JobType
 from switchboard.core.jobs.schemas import JobRead, JobStatus
+from switchboard.core.jobs.workers import this_process
 from switchboard.kit.batching import Coalescer
 from switchboard.kit.clock import Clock, utcnow
+from switchboard.kit.redact import redact
 
 log = structlog.get_logger(__name__)
 
@@ -87,7 +87,7 @@ class RunnerOptions:
     # fresh claim's lease is good for `lease_seconds`, so this only needs to be short
     # enough for cancellation to stay prompt.
     watch_after_seconds: float = 0.25
-    worker_id: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+    worker_id: str = field(default_factory=this_process)
 
     @property
     def heartbeat(self) -> float:
@@ -217,9 +217,12 @@ class _Execution:
         return self.finished(outcome)
 
     async def execute(self, job_type: JobType, params: BaseModel) -> Outcome:
-        handler: asyncio.Task[Any] = asyncio.create_task(
-            _call(job_type, self.context(), params), name=f"job:{self.job.id}"
-        )
+        # The handler's task copies the log context as it is created: every line written
+        # while it runs (an upstream failure, a refused URL) names the job.
+        with structlog.contextvars.bound_contextvars(job_id=self.job.id, job_type=self.job.type):
+            handler: asyncio.Task[Any] = asyncio.create_task(
+                _call(job_type, self.context(), params), name=f"job:{self.job.id}"
+            )
         watcher = asyncio.create_task(self.watch(handler), name=f"job-watch:{self.job.id}")
         try:
             await asyncio.wait({handler}, timeout=job_type.timeout_seconds)
@@ -355,7 +358,6 @@ class _Execution:
     async def settle_error(self, error: SwitchboardError) -> Outcome:
         if error.kind in RETRYABLE_KINDS and self.job.attempts < self.job.max_attempts:
             return await self.retry(error)
-        self.log.info("job_error", error=error.code, kind=error.kind.value)
         return await self.fail(error.message, error.code)
 
     async def complete(self, value: object) -> Outcome:
@@ -375,6 +377,15 @@ class _Execution:
         failed = await self.r.finish(failure(self.job.id, self.owner, message, code))
         if failed is None:
             return await self.refused()
+        # The one line of a failed job, whatever failed it (an error, a timeout, a crash
+        # whose traceback `job_crashed` has already logged).
+        self.log.warning(
+            "job_failed",
+            code=code,
+            reason=redact(message),
+            max_attempts=self.job.max_attempts,
+            **_known_target(self.job.params),
+        )
         await self.announce(failed, "failed")
         return Outcome.FAILED
 
@@ -392,7 +403,14 @@ class _Execution:
         )
         if again is None:
             return await self.refused()
-        self.log.info("job_retrying", error=error.code, delay_s=round(delay, 3))
+        self.log.warning(
+            "job_retrying",
+            code=error.code,
+            reason=redact(error.message),
+            delay_s=round(delay, 3),
+            max_attempts=self.job.max_attempts,
+            **_known_target(self.job.params),
+        )
         self.r.observer.job_retried(self.job.type)
         await self.announce(again, "retrying")
         await self.r.queue.enqueue(self.job.id, delay=delay)
@@ -434,6 +452,16 @@ async def _cancel_and_wait(task: asyncio.Task[Any]) -> None:
     read by the caller from the task itself)."""
     task.cancel()
     await asyncio.wait({task})
+
+
+def _known_target(params: dict[str, Any]) -> dict[str, str]:
+    """The provider and model a job's parameters name, when they name them (an image
+    job's `model`), for its failure lines."""
+    return {
+        key: value
+        for key in ("provider", "model")
+        if isinstance(value := params.get(key), str) and len(value) <= 200
+    }
 
 
 def _as_result(value: object) -> dict[str, Any] | None:

@@ -135,7 +135,16 @@ class JobSweeper:
         reaped = await self._leases.reap(self.options.batch)
         for item in reaped:
             name = "created" if item.requeued else item.job.status.value
-            log.warning("job_lease_lapsed", job_id=item.job.id, now=item.job.status.value)
+            # The one line of recovered work: the worker running this job went silent.
+            log.warning(
+                "job_lease_lapsed",
+                job_id=item.job.id,
+                job_type=item.job.type,
+                attempt=item.job.attempts,
+                max_attempts=item.job.max_attempts,
+                now=item.job.status.value,
+                reason="the worker running the job stopped renewing its lease",
+            )
             await publish_job_event(self._bus, item.job, name)
             if item.requeued:
                 await self._queue.enqueue(item.job.id)
