@@ -206,12 +206,13 @@ def main(argv: list[str] | None = None) -> None:
     if "redis" in only:
         print(f"PostgreSQL + Redis, {args.workers} workers ...", flush=True)
         asyncio.run(fresh_database(f"{args.pg}/postgres", args.database))
-        stream = f"switchboard:bench-jobs:{secrets.token_hex(4)}"
+        prefix = f"switchboard:bench-jobs:{secrets.token_hex(4)}"
+        stream = f"{prefix}:jobs"
         env = base_env(
             SWITCHBOARD_DATA_DIR=str(RUN_DIR / f"redis-{stamp}"),
             SWITCHBOARD_DATABASE_URL=f"{args.pg.replace('postgresql://', 'postgresql+asyncpg://')}/{args.database}",
             SWITCHBOARD_REDIS_URL=args.redis,
-            SWITCHBOARD_JOB_QUEUE_NAME=stream,
+            SWITCHBOARD_REDIS_PREFIX=prefix,
             SWITCHBOARD_JOBS_IN_PROCESS="off",
         )
         subprocess.run(

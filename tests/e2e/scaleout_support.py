@@ -176,7 +176,7 @@ class Cluster:
             await asyncio.to_thread(stop_server, server)
         await self.engine.dispose()
         async with Redis.from_url(self.redis_url) as redis:
-            await redis.delete(self.env["SWITCHBOARD_JOB_QUEUE_NAME"])
+            await redis.delete(f"{self.env['SWITCHBOARD_REDIS_PREFIX']}:jobs")
 
 
 async def start_cluster(

@@ -53,7 +53,7 @@ def test_pluginmind_end_to_end(
         "SWITCHBOARD_JOBS_IN_PROCESS": "on",
         "SWITCHBOARD_JOB_SHUTDOWN_GRACE_SECONDS": "0.5",
         "SWITCHBOARD_JOB_SWEEP_INTERVAL_SECONDS": "0.5",
-        "SWITCHBOARD_JOB_QUEUE_NAME": f"switchboard:e2e-pm:{tmp_path.name}",
+        "SWITCHBOARD_REDIS_PREFIX": f"switchboard:e2e-pm:{tmp_path.name}",
     }
     data_dir = tmp_path / "data"
     server = serve(data_dir, database_url, env)

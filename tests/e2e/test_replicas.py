@@ -53,11 +53,12 @@ def replicas(
     openai_upstream_server: FakeUpstream,
 ) -> Iterator[Replicas]:
     assert REDIS_URL is not None
-    stream = f"switchboard:e2e-replicas:{new_id()}"
+    prefix = f"switchboard:e2e-replicas:{new_id()}"
+    stream = f"{prefix}:jobs"
     shared = {
         "PYTHONPATH": str(ROOT),
         "SWITCHBOARD_REDIS_URL": REDIS_URL,
-        "SWITCHBOARD_JOB_QUEUE_NAME": stream,
+        "SWITCHBOARD_REDIS_PREFIX": prefix,
         "SWITCHBOARD_EXTRA_TASK_MODULES": MODULE,
         # Per hour: a sliding window weighs the previous window in, so a minute-long one
         # could let a sixth request through when the test straddles a minute boundary.

@@ -71,7 +71,7 @@ async def cluster(
         # Logs as they are written: a process killed with SIGKILL keeps its last words.
         "PYTHONUNBUFFERED": "1",
         "SWITCHBOARD_REDIS_URL": redis_url,
-        "SWITCHBOARD_JOB_QUEUE_NAME": f"switchboard:e2e-scaleout:{new_id()}",
+        "SWITCHBOARD_REDIS_PREFIX": f"switchboard:e2e-scaleout:{new_id()}",
         "SWITCHBOARD_EXTRA_TASK_MODULES": MODULE,
         "SWITCHBOARD_RATE_LIMIT_AUTH": f"{AUTH_LIMIT}/hour",
         # Short leases and sweeps, so that a killed worker's job moves on in seconds.

@@ -36,7 +36,10 @@ from switchboard.core.events.schemas import Event, parse_topic
 
 log = structlog.get_logger(__name__)
 
-DEFAULT_PREFIX = "switchboard:events:"
+# The Redis namespace (SWITCHBOARD_REDIS_PREFIX) when none is given; channels are
+# "<namespace>:events:<topic>".
+DEFAULT_NAMESPACE = "switchboard"
+DEFAULT_PREFIX = f"{DEFAULT_NAMESPACE}:events:"
 # What a refused subscription tells the client: the listener retries within seconds.
 RETRY_AFTER_SECONDS = 5.0
 # Subscribed from the start so the listening connection exists before any topic is.
@@ -44,19 +47,25 @@ _CONTROL = "_listener"
 
 
 class RedisBus:
-    """An `EventBus` over Redis pub/sub, shared by every replica using the same URL."""
+    """An `EventBus` over Redis pub/sub, shared by every replica using the same URL and
+    namespace. Pub/sub channels ignore Redis database numbers: deployments sharing one
+    Redis are kept apart by their namespace alone."""
 
     def __init__(
         self,
         url: str,
         *,
-        prefix: str = DEFAULT_PREFIX,
+        namespace: str = DEFAULT_NAMESPACE,
+        prefix: str | None = None,
         subscribe_timeout: float = 3.0,
         connect_timeout: float = 2.0,
         backoff: tuple[float, float] = (0.05, 5.0),
         poll_seconds: float = 1.0,
     ) -> None:
-        self._prefix = prefix
+        # What else of this deployment lives on Redis names itself under it too (the
+        # Socket.IO manager's channel). `prefix` overrides the channels' own prefix.
+        self.namespace = namespace
+        self._prefix = prefix if prefix is not None else f"{namespace}:events:"
         self._subscribe_timeout = subscribe_timeout
         self._backoff = backoff
         self._poll = poll_seconds

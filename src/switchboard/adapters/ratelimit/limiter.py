@@ -21,9 +21,10 @@ log = structlog.get_logger(__name__)
 
 
 class LimitsRateLimiter:
-    """`core.ops.ratelimit.RateLimiter` on `limits`; shared through Redis when a URL is given."""
+    """`core.ops.ratelimit.RateLimiter` on `limits`; shared through Redis when a URL is given,
+    its keys under `namespace`."""
 
-    def __init__(self, redis_url: str | None = None) -> None:
+    def __init__(self, redis_url: str | None = None, *, namespace: str = "switchboard") -> None:
         self._memory = SlidingWindowCounterRateLimiter(ProcessCounters())
         self._shared: SlidingWindowCounterRateLimiter | None = None
         if redis_url:
@@ -34,6 +35,9 @@ class LimitsRateLimiter:
             storage: Storage = RedisStorage(
                 "async+" + redis_url,
                 implementation="redispy",
+                # Under the deployment's namespace (SWITCHBOARD_REDIS_PREFIX): deployments
+                # sharing one Redis keep their own counters.
+                key_prefix=f"{namespace}:ratelimit",
                 wrap_exceptions=True,
                 socket_connect_timeout=2.0,
                 socket_timeout=1.0,

@@ -22,8 +22,10 @@ from typing import Any
 
 import socketio
 import structlog
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from switchboard.api.auth import Handshake
+from switchboard.api.cors import origin_allowed
 from switchboard.api.draining import Draining, draining_of
 from switchboard.api.realtime.auth import Authenticator
 from switchboard.api.realtime.guard import CLOSED, credential_problem
@@ -37,12 +39,21 @@ from switchboard.core.events.schemas import Event
 log = structlog.get_logger(__name__)
 
 SocketIOFormatter = Callable[[Event], tuple[str, Any] | None]
+OriginCheck = Callable[[str | None, dict[str, Any]], bool]
+"""python-socketio's callable `cors_allowed_origins`: (origin, environ) -> allowed."""
 """One event as (event name, payload); None skips it."""
 
 
 def default_socketio_format(event: Event) -> tuple[str, Any]:
     """The event's type as the Socket.IO event name, its neutral JSON shape as payload."""
     return event.type, event_body(event)
+
+
+def manager_channel(bus: EventBus) -> str:
+    """The Redis manager's channel: under the bus's namespace (SWITCHBOARD_REDIS_PREFIX),
+    so that deployments sharing one Redis never exchange Socket.IO messages."""
+    namespace = getattr(bus, "namespace", None) or "switchboard"
+    return f"{namespace}:socketio"
 
 
 class SocketIOHub:
@@ -55,19 +66,24 @@ class SocketIOHub:
         authenticate: Authenticator,
         *,
         redis_url: str | None = None,
-        channel: str = "switchboard-socketio",
+        channel: str | None = None,
         namespace: str = "/",
         format: SocketIOFormatter = default_socketio_format,
-        cors_allowed_origins: str | list[str] | None = None,
+        cors_allowed_origins: str | list[str] | OriginCheck = origin_allowed,
         max_queue: int = 1000,
         recheck_seconds: float = 15.0,
     ) -> None:
-        manager = socketio.AsyncRedisManager(redis_url, channel=channel) if redis_url else None
+        manager = (
+            socketio.AsyncRedisManager(redis_url, channel=channel or manager_channel(bus))
+            if redis_url
+            else None
+        )
         self.sio = socketio.AsyncServer(
             async_mode="asgi",
             client_manager=manager,
-            # An empty list refuses cross-origin browsers; faces widen it when documented.
-            cors_allowed_origins=cors_allowed_origins if cors_allowed_origins is not None else [],
+            # By default the app's origin policy (api.cors): SWITCHBOARD_CORS_ORIGINS and
+            # the server's own origin, for the polling and websocket transports alike.
+            cors_allowed_origins=cors_allowed_origins,
         )
         self.namespace = namespace
         self._bus = bus
@@ -88,9 +104,9 @@ class SocketIOHub:
         self.sio.on("connect", self._connect, namespace=namespace)
         self.sio.on("disconnect", self._disconnect, namespace=namespace)
 
-    def asgi_app(self, socketio_path: str = "socket.io") -> socketio.ASGIApp:
+    def asgi_app(self, socketio_path: str = "socket.io") -> ASGIApp:
         """The ASGI app to mount (or to wrap the main app with)."""
-        return socketio.ASGIApp(self.sio, socketio_path=socketio_path)
+        return _lowercase_header_names(socketio.ASGIApp(self.sio, socketio_path=socketio_path))
 
     async def principal(self, sid: str) -> Principal:
         """Who is connected as `sid` (authenticated at connect)."""
@@ -264,6 +280,24 @@ class SocketIOHub:
         finally:
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.shield(sub.close())
+
+
+def _lowercase_header_names(app: ASGIApp) -> ASGIApp:
+    """python-engineio sends header names as written ("Access-Control-Allow-Origin"),
+    where ASGI wants them lower case; the CORS middleware around it then added its own
+    beside engineio's instead of replacing it, and browsers refuse two."""
+
+    async def lowercased(scope: Scope, receive: Receive, send: Send) -> None:
+        async def send_lowercased(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [
+                    (name.lower(), value) for name, value in message.get("headers", ())
+                ]
+            await send(message)
+
+        await app(scope, receive, send_lowercased)
+
+    return lowercased
 
 
 def register_topic_events(
