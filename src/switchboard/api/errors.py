@@ -169,6 +169,9 @@ def face_route_class(render: ErrorRenderer, *, lean: bool = False) -> type[APIRo
     """
 
     class FaceRoute(APIRoute):
+        # Read by what answers for the route outside its handler (405s, the OpenAPI document).
+        render_error = staticmethod(render)
+
         def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
             dependencies = list(kwargs.pop("dependencies", None) or ())
             if not lean and not any(d.dependency is guard_inputs for d in dependencies):
@@ -204,6 +207,12 @@ def face_route_class(render: ErrorRenderer, *, lean: bool = False) -> type[APIRo
             return guarded
 
     return FaceRoute
+
+
+def renderer_of(route: object) -> ErrorRenderer | None:
+    """The error renderer of a route made by `face_route_class`, else None."""
+    render: ErrorRenderer | None = getattr(type(route), "render_error", None)
+    return render
 
 
 def _safe_validation_error(error: Any) -> dict[str, Any]:

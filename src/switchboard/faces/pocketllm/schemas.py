@@ -14,6 +14,8 @@ import orjson
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from switchboard.api.inputs import Credential
+from switchboard.core.accounts.passwords import MIN_PASSWORD_LENGTH
+from switchboard.core.agents.service import AGENTS
 
 SUPPORTED_PROVIDERS = (
     "openai",
@@ -39,6 +41,19 @@ ProviderName = Literal[
 ]
 MAX_JSON_BYTES = 16_384
 EARLIEST_BIRTH = date(1900, 1, 1)
+# What `_http_url` takes: nothing, or an http(s) URL (any case), without NUL.
+HTTP_URL_OR_EMPTY = r"^([hH][tT][tT][pP][sS]?://[^\x00]*)?$"
+# What the server takes as an email (after trimming): one `@`, no spaces or controls.
+ACCOUNT_EMAIL = r"^[^@\s\x00-\x1f\x7f-\x9f]{1,64}@[^@\s\x00-\x1f\x7f-\x9f]{1,255}$"
+
+
+def _past_years_date() -> str:
+    """A birth date the server takes, as a pattern can say it: 1900 up to last year."""
+    recent = "|".join(str(year) for year in range(2000, date.today().year))
+    return rf"^(19\d\d|{recent})-\d\d-\d\d$"
+
+
+PAST_DATE = _past_years_date()
 
 
 def _walk(value: Any) -> None:
@@ -85,8 +100,11 @@ def _http_url(value: str | None) -> str | None:
 
 # --- auth ------------------------------------------------------------------------------
 class SignUp(_Strict):
-    email: str = Field(min_length=3, max_length=320)
-    password: str = Field(min_length=1, max_length=1024)
+    # The document states the account rules the server checks (`core.accounts.rules`).
+    email: str = Field(min_length=3, max_length=320, json_schema_extra={"pattern": ACCOUNT_EMAIL})
+    password: str = Field(
+        min_length=1, max_length=1024, json_schema_extra={"minLength": MIN_PASSWORD_LENGTH}
+    )
     full_name: str | None = Field(default=None, max_length=200)
     username: str | None = Field(default=None, min_length=1, max_length=64)
 
@@ -107,12 +125,15 @@ class ProfileUpdate(_Strict):
         default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$"
     )
     bio: str | None = Field(default=None, max_length=2000)
-    date_of_birth: date | None = None
+    date_of_birth: date | None = Field(default=None, json_schema_extra={"pattern": PAST_DATE})
     profession: str | None = Field(default=None, max_length=200)
-    avatar_url: str | None = Field(default=None, max_length=2048)
+    avatar_url: str | None = Field(
+        default=None, max_length=2048, json_schema_extra={"pattern": HTTP_URL_OR_EMPTY}
+    )
     survey_completed: bool | None = None
     heard_from: str | None = Field(default=None, max_length=200)
-    age: int | None = Field(default=None, ge=0, le=150)
+    # Strict: a boolean is not an age (pydantic would read `false` as 0).
+    age: int | None = Field(default=None, ge=0, le=150, strict=True)
 
     @field_validator("date_of_birth")
     @classmethod
@@ -228,6 +249,16 @@ class ImportModels(_Strict):
 
 
 class Activate(_Strict):
+    # Every provider but Ollama needs its key (the document says so too).
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"properties": {"provider": {"const": "ollama"}}},
+                {"required": ["apiKey"], "properties": {"apiKey": {"type": "string"}}},
+            ]
+        }
+    )
+
     provider: ProviderName
     api_key: Credential | None = Field(default=None, alias="apiKey", min_length=1, max_length=1000)
     base_url: str | None = Field(default=None, alias="baseUrl", min_length=1, max_length=2048)
@@ -253,7 +284,9 @@ class Improve(_Strict):
 
 
 class AgentRun(_Strict):
-    agent: str = Field(min_length=1, max_length=64)
+    agent: str = Field(
+        min_length=1, max_length=64, json_schema_extra={"enum": [a.name for a in AGENTS]}
+    )
     prompt: str = Field(min_length=1, max_length=20_000)
     task: str | None = Field(default=None, min_length=1, max_length=64)
     session_id: str | None = Field(default=None, min_length=1, max_length=200)

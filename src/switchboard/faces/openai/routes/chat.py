@@ -15,10 +15,12 @@ from switchboard.api.admission import admitted_explicitly
 from switchboard.api.bodies import before_parsing
 from switchboard.api.draining import Tripped, draining_of, until_tripped
 from switchboard.api.errors import face_route_class
+from switchboard.api.openapi import STREAMS, UPSTREAM, raises
 from switchboard.api.realtime.closing import close_source
 from switchboard.api.realtime.slots import holding, stream_slots
 from switchboard.api.responses import JSONResponse, StreamingResponse
 from switchboard.core.conversations.errors import ShuttingDown
+from switchboard.core.errors import ErrorKind
 from switchboard.faces.openai import schemas, translate
 from switchboard.faces.openai.errors import error_body, render_error
 from switchboard.faces.openai.gateway import admission, gateway_call, opened
@@ -32,7 +34,12 @@ router = APIRouter(
 )
 
 
-@router.post("/chat/completions", response_model=None)
+@router.post(
+    "/chat/completions",
+    response_model=None,
+    responses=STREAMS,
+    openapi_extra=raises(ErrorKind.NOT_FOUND, UPSTREAM),
+)
 @before_parsing(gateway_call(CHAT))
 @admitted_explicitly(CHAT)
 async def chat_completions(body: schemas.ChatCompletionRequest, request: Request) -> Response:
@@ -71,7 +78,9 @@ async def _ending_on_shutdown(chunks: AsyncIterator[bytes]) -> AsyncIterator[byt
         await close_source(chunks)
 
 
-@router.post("/embeddings", response_model=None)
+@router.post(
+    "/embeddings", response_model=None, openapi_extra=raises(ErrorKind.NOT_FOUND, UPSTREAM)
+)
 @before_parsing(gateway_call(EMBEDDINGS))
 @admitted_explicitly(EMBEDDINGS)
 async def embeddings(body: schemas.EmbeddingRequest, request: Request) -> Response:

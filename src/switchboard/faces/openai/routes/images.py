@@ -17,9 +17,10 @@ from switchboard.api.auth import BEARER, PrincipalDep
 from switchboard.api.bodies import before_parsing
 from switchboard.api.context import ServicesDep
 from switchboard.api.errors import face_route_class
+from switchboard.api.openapi import IMAGE_FILE, UPSTREAM, raises
 from switchboard.api.responses import JSONResponse
 from switchboard.core.container import Services
-from switchboard.core.errors import NotFound
+from switchboard.core.errors import ErrorKind, NotFound
 from switchboard.core.images.errors import InvalidImageModel
 from switchboard.core.images.schemas import ImageSpec
 from switchboard.faces.openai import schemas, translate
@@ -72,6 +73,7 @@ router.add_api_route(
     create_images,
     methods=["POST"],
     response_model=None,
+    openapi_extra=raises(ErrorKind.NOT_FOUND, UPSTREAM),
     route_class_override=face_route_class(render_error, lean=True),
 )
 
@@ -79,6 +81,7 @@ router.add_api_route(
 @router.get(
     "/images/files/{media_id}",
     response_model=None,
+    responses=IMAGE_FILE,
     dependencies=[Admit(BEARER, scope="images", rule="default", group=GROUP)],
 )
 async def image_file(

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Response
 
 from switchboard.api.context import ServicesDep
 from switchboard.api.errors import face_route_class
+from switchboard.api.openapi import UPSTREAM, raises
 from switchboard.api.responses import JSONResponse
 from switchboard.core.accounts.principal import Principal
 from switchboard.core.analysis.service import ANALYSIS_JOB
@@ -19,7 +20,9 @@ from switchboard.faces.pluginmind.errors import render_error
 router = APIRouter(tags=["pluginmind"], route_class=face_route_class(render_error))
 
 
-@router.post("/process", response_model=None, dependencies=[ANALYSES])
+@router.post(
+    "/process", response_model=None, dependencies=[ANALYSES], openapi_extra=raises(UPSTREAM)
+)
 async def process(
     body: schemas.AnalysisRequest, principal: SessionDep, services: ServicesDep
 ) -> Response:
@@ -30,7 +33,9 @@ async def process(
     return JSONResponse(translate.process_body(outcome))
 
 
-@router.post("/analyze", response_model=None, dependencies=[ANALYSES])
+@router.post(
+    "/analyze", response_model=None, dependencies=[ANALYSES], openapi_extra=raises(UPSTREAM)
+)
 async def analyze(
     body: schemas.LegacyAnalyzeRequest, principal: SessionDep, services: ServicesDep
 ) -> Response:

@@ -8,8 +8,10 @@ from fastapi import APIRouter, Response
 
 from switchboard.api.context import ServicesDep
 from switchboard.api.errors import face_route_class
+from switchboard.api.openapi import raises
 from switchboard.api.responses import JSONResponse
 from switchboard.core.analysis.service import ANALYSIS_JOB
+from switchboard.core.errors import ErrorKind
 from switchboard.faces.pluginmind import translate
 from switchboard.faces.pluginmind.auth import JOBS, SessionDep
 from switchboard.faces.pluginmind.errors import render_error
@@ -31,7 +33,7 @@ async def list_jobs(principal: SessionDep, services: ServicesDep) -> Response:
     return JSONResponse(translate.jobs_body(list(page.items)))
 
 
-@router.delete("/jobs/{job_id}", response_model=None)
+@router.delete("/jobs/{job_id}", response_model=None, openapi_extra=raises(ErrorKind.CONFLICT))
 async def delete_job(job_id: uuid.UUID, principal: SessionDep, services: ServicesDep) -> Response:
     """Delete one of the caller's finished analysis jobs."""
     job = await analysis_job(services, principal, str(job_id))

@@ -46,6 +46,10 @@ async def ready(request: Request, ctx: ContextDep, services: ServicesDep) -> Res
         "google_sign_in": "configured" if ctx.google.configured else "not_configured",
         "rate_limits": "degraded" if ctx.limiter.degraded else "ok",
     }
+    # Without Redis the server runs the jobs itself; with Redis, "none alive; oldest
+    # pending job waited 42 s" when no worker heartbeat is alive (degraded, still ready).
+    workers = report.check("workers")
+    checks["workers"] = "ok" if workers is None or workers.ok else workers.error or "none"
     if report.ready and not problems:
         return JSONResponse({"status": "ready", "checks": checks})
     body = envelope(

@@ -7,9 +7,10 @@ from fastapi import APIRouter, Request, Response
 from switchboard.api.auth import bearer_token, mark_rejected
 from switchboard.api.context import ServicesDep
 from switchboard.api.errors import face_route_class
+from switchboard.api.openapi import raises
 from switchboard.api.responses import JSONResponse
 from switchboard.core.accounts.google import GoogleTokenInvalid
-from switchboard.core.errors import Unauthenticated
+from switchboard.core.errors import ErrorKind, Unauthenticated
 from switchboard.faces.pluginmind import schemas, translate
 from switchboard.faces.pluginmind.auth import (
     PUBLIC,
@@ -24,7 +25,12 @@ from switchboard.faces.pluginmind.options import OptionsDep
 router = APIRouter(tags=["pluginmind"], route_class=face_route_class(render_error))
 
 
-@router.post("/auth/google", response_model=None, dependencies=[SIGN_IN])
+@router.post(
+    "/auth/google",
+    response_model=None,
+    dependencies=[SIGN_IN],
+    openapi_extra=raises(ErrorKind.UNAUTHENTICATED, ErrorKind.CONFLICT),
+)
 async def auth_google(
     body: schemas.GoogleSignInRequest,
     request: Request,
@@ -57,7 +63,12 @@ async def auth_logout(
     return response
 
 
-@router.get("/auth/validate", response_model=None, dependencies=[PUBLIC])
+@router.get(
+    "/auth/validate",
+    response_model=None,
+    dependencies=[PUBLIC],
+    openapi_extra=raises(ErrorKind.UNAUTHENTICATED),
+)
 async def auth_validate(request: Request, services: ServicesDep) -> Response:
     """Check a Google ID token sent as `Authorization: Bearer` (the legacy helper)."""
     token = bearer_token(request)
@@ -72,7 +83,12 @@ async def auth_validate(request: Request, services: ServicesDep) -> Response:
     return JSONResponse({"valid": True, "user_id": identity.email, "message": "Token is valid"})
 
 
-@router.post("/auth/google/link", response_model=None, dependencies=[SIGNED_IN])
+@router.post(
+    "/auth/google/link",
+    response_model=None,
+    dependencies=[SIGNED_IN],
+    openapi_extra=raises(ErrorKind.CONFLICT),
+)
 async def auth_google_link(
     body: schemas.GoogleSignInRequest, principal: SessionDep, services: ServicesDep
 ) -> Response:

@@ -8,7 +8,9 @@ from fastapi import APIRouter, Query, Response
 
 from switchboard.api.context import ServicesDep
 from switchboard.api.errors import face_route_class
+from switchboard.api.openapi import raises
 from switchboard.api.responses import JSONResponse
+from switchboard.core.errors import ErrorKind
 from switchboard.faces.pluginmind import translate
 from switchboard.faces.pluginmind.auth import SIGNED_IN, USAGE, SessionDep
 from switchboard.faces.pluginmind.errors import render_error
@@ -44,7 +46,12 @@ async def auth_me(principal: SessionDep, services: ServicesDep) -> Response:
     return JSONResponse(translate.profile_user(user, default_name=True))
 
 
-@router.get("/query-logs", response_model=None, dependencies=[USAGE])
+@router.get(
+    "/query-logs",
+    response_model=None,
+    dependencies=[USAGE],
+    openapi_extra=raises(ErrorKind.NOT_FOUND),
+)
 async def query_logs(
     principal: SessionDep,
     services: ServicesDep,

@@ -6,7 +6,9 @@ from fastapi import Response
 
 from switchboard.api.admission import Admit
 from switchboard.api.context import ServicesDep
+from switchboard.api.openapi import UPSTREAM, raises
 from switchboard.core.agents.service import AgentOptions
+from switchboard.core.errors import ErrorKind
 from switchboard.core.llm import ModelRef
 from switchboard.faces.pocketllm import schemas
 from switchboard.faces.pocketllm.envelope import bare
@@ -27,7 +29,12 @@ ENHANCER_LIMIT = Admit(AUTH, scope="chat", rule="10/minute", group="pocketllm-en
 router = v1_router(admit("chat"))
 
 
-@router.post("/prompt-enhancer/improve", response_model=None, dependencies=[ENHANCER_LIMIT])
+@router.post(
+    "/prompt-enhancer/improve",
+    response_model=None,
+    dependencies=[ENHANCER_LIMIT],
+    openapi_extra=raises(ErrorKind.NOT_FOUND, UPSTREAM),
+)
 async def improve(
     body: schemas.Improve, principal: PrincipalDep, services: ServicesDep
 ) -> Response:
@@ -61,7 +68,12 @@ async def list_agents(services: ServicesDep) -> Response:
     return bare({"agents": agents, "discovered_components": {"agents": [], "tools": []}})
 
 
-@router.post("/agents/run", response_model=None, dependencies=[ENHANCER_LIMIT])
+@router.post(
+    "/agents/run",
+    response_model=None,
+    dependencies=[ENHANCER_LIMIT],
+    openapi_extra=raises(ErrorKind.NOT_FOUND, UPSTREAM),
+)
 async def run_agent(
     body: schemas.AgentRun, principal: PrincipalDep, services: ServicesDep
 ) -> Response:

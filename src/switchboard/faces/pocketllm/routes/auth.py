@@ -6,11 +6,12 @@ from fastapi import Request, Response
 
 from switchboard.api.admission import client_ip
 from switchboard.api.context import ContextDep, ServicesDep
+from switchboard.api.openapi import raises
 from switchboard.core.accounts import rules
 from switchboard.core.accounts.errors import InvalidCredentials
 from switchboard.core.accounts.schemas import UserCreate
 from switchboard.core.container import AppContext
-from switchboard.core.errors import RateLimited
+from switchboard.core.errors import ErrorKind, RateLimited
 from switchboard.faces.pocketllm import schemas, translate
 from switchboard.faces.pocketllm.envelope import ok
 from switchboard.faces.pocketllm.routes.common import SOURCE, public, v1_router
@@ -27,7 +28,13 @@ Counter = tuple[str, tuple[str, ...]]
 router = v1_router()
 
 
-@router.post("/auth/signup", status_code=201, response_model=None, dependencies=[public("auth")])
+@router.post(
+    "/auth/signup",
+    status_code=201,
+    response_model=None,
+    dependencies=[public("auth")],
+    openapi_extra=raises(ErrorKind.CONFLICT),
+)
 async def signup(body: schemas.SignUp, request: Request, services: ServicesDep) -> Response:
     """Register an account (no session: sign in next)."""
     user = await services.accounts.create_user(
@@ -42,7 +49,12 @@ async def signup(body: schemas.SignUp, request: Request, services: ServicesDep) 
 
 
 # Not counted on arrival: only failures count, against the two counters below.
-@router.post("/auth/signin", response_model=None, dependencies=[public(None)])
+@router.post(
+    "/auth/signin",
+    response_model=None,
+    dependencies=[public(None)],
+    openapi_extra=raises(ErrorKind.UNAUTHENTICATED, ErrorKind.RATE_LIMITED),
+)
 async def signin(
     body: schemas.SignIn, request: Request, services: ServicesDep, ctx: ContextDep
 ) -> Response:
@@ -62,7 +74,12 @@ async def signin(
     return ok(request, data)
 
 
-@router.post("/auth/refresh", response_model=None, dependencies=[public("default")])
+@router.post(
+    "/auth/refresh",
+    response_model=None,
+    dependencies=[public("default")],
+    openapi_extra=raises(ErrorKind.UNAUTHENTICATED),
+)
 async def refresh(body: schemas.Refresh, request: Request, services: ServicesDep) -> Response:
     """Exchange a refresh token for a new pair; a reused token ends its session."""
     pair = await services.accounts.refresh(body.refresh_token)

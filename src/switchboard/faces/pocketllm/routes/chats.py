@@ -8,7 +8,9 @@ from fastapi import Query, Request, Response
 
 from switchboard.api.context import ServicesDep
 from switchboard.api.inputs import Offset
+from switchboard.api.openapi import raises
 from switchboard.core.conversations.schemas import ConversationCreate
+from switchboard.core.errors import ErrorKind
 from switchboard.faces.pocketllm import chat_config, schemas, translate
 from switchboard.faces.pocketllm.envelope import ok
 from switchboard.faces.pocketllm.routes.common import SOURCE, PrincipalDep, admit, v1_router
@@ -31,7 +33,9 @@ async def list_chats(
     return ok(request, [translate.chat(c, chat_config.key_preview(c)) for c in page.items])
 
 
-@router.post("/chats", status_code=201, response_model=None)
+@router.post(
+    "/chats", status_code=201, response_model=None, openapi_extra=raises(ErrorKind.NOT_FOUND)
+)
 async def create_chat(
     body: schemas.ChatCreate, request: Request, principal: PrincipalDep, services: ServicesDep
 ) -> Response:

@@ -8,7 +8,8 @@ from fastapi import Query, Request, Response
 
 from switchboard.api.context import ServicesDep
 from switchboard.api.inputs import Offset
-from switchboard.core.errors import Invalid
+from switchboard.api.openapi import IMAGE_FILE, raises
+from switchboard.core.errors import ErrorKind, Invalid
 from switchboard.core.jobs.errors import JobStateConflict
 from switchboard.core.jobs.schemas import JobStatus
 from switchboard.faces.pocketllm import translate
@@ -23,7 +24,9 @@ async def list_jobs(
     request: Request,
     principal: PrincipalDep,
     services: ServicesDep,
-    status: Annotated[str | None, Query(max_length=32)] = None,
+    status: Annotated[
+        str | None, Query(max_length=32, json_schema_extra={"enum": list(translate.CORE_STATUS)})
+    ] = None,
     type: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     offset: Offset = 0,
@@ -53,7 +56,7 @@ async def get_job(
     return ok(request, translate.job(job, media_base(request)))
 
 
-@router.delete("/jobs/{job_id}", response_model=None)
+@router.delete("/jobs/{job_id}", response_model=None, openapi_extra=raises(ErrorKind.CONFLICT))
 async def delete_job(
     job_id: str, request: Request, principal: PrincipalDep, services: ServicesDep
 ) -> Response:
@@ -66,7 +69,7 @@ async def delete_job(
     return ok(request, {"message": "Job cancelled/deleted successfully"})
 
 
-@router.post("/jobs/{job_id}/retry", response_model=None)
+@router.post("/jobs/{job_id}/retry", response_model=None, openapi_extra=raises(ErrorKind.INVALID))
 async def retry_job(
     job_id: str, request: Request, principal: PrincipalDep, services: ServicesDep
 ) -> Response:
@@ -79,7 +82,7 @@ async def retry_job(
     return ok(request, data)
 
 
-@router.get("/media/{media_id}", response_model=None)
+@router.get("/media/{media_id}", response_model=None, responses=IMAGE_FILE)
 async def download_media(media_id: str, principal: PrincipalDep, services: ServicesDep) -> Response:
     """An image of the caller's jobs, with its forced raster type (never inline HTML/SVG)."""
     download = await services.media.download(principal.user_id, media_id)

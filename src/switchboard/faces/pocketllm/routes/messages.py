@@ -12,10 +12,12 @@ from sse_starlette import ServerSentEvent
 from switchboard.api.context import ServicesDep
 from switchboard.api.errors import info_from_exception, status_of
 from switchboard.api.inputs import Offset
+from switchboard.api.openapi import STREAMS, UPSTREAM, raises
 from switchboard.api.realtime.slots import holding, stream_slots
 from switchboard.api.realtime.sse import event_stream_response
 from switchboard.core.conversations.runner import ReplyFinished, ReplyOptions, ReplyStarted
 from switchboard.core.conversations.schemas import MessageStatus
+from switchboard.core.errors import ErrorKind
 from switchboard.core.events.schemas import Event
 from switchboard.core.llm import TextDelta
 from switchboard.faces.pocketllm import chat_config, schemas, translate
@@ -26,7 +28,13 @@ from switchboard.faces.pocketllm.routes.common import SOURCE, PrincipalDep, admi
 router = v1_router(admit("chat"))
 
 
-@router.post("/chats/{chat_id}/messages", status_code=201, response_model=None)
+@router.post(
+    "/chats/{chat_id}/messages",
+    status_code=201,
+    response_model=None,
+    responses=STREAMS,
+    openapi_extra=raises(ErrorKind.CONFLICT, UPSTREAM),
+)
 async def send_message(
     chat_id: str,
     body: schemas.MessageCreate,

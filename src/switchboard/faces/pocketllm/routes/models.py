@@ -10,11 +10,12 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from switchboard.api.context import ServicesDep
+from switchboard.api.openapi import raises
 from switchboard.api.shared_paths import SharedFragment
 from switchboard.core.accounts.principal import Principal
 from switchboard.core.catalog.saved import ModelSelection
 from switchboard.core.container import Services
-from switchboard.core.errors import Invalid, NotFound, Unauthenticated
+from switchboard.core.errors import ErrorKind, Invalid, NotFound, Unauthenticated
 from switchboard.faces.pocketllm import schemas, translate
 from switchboard.faces.pocketllm.catalog import CATALOG_KEYS, ModelFilters, catalog_fields
 from switchboard.faces.pocketllm.envelope import bare, ok
@@ -51,7 +52,12 @@ async def saved_models(principal: PrincipalDep, services: ServicesDep) -> Respon
     return bare([translate.saved_model(r) for r in rows])
 
 
-@router.post("/models/import", status_code=201, response_model=None)
+@router.post(
+    "/models/import",
+    status_code=201,
+    response_model=None,
+    openapi_extra=raises(ErrorKind.NOT_FOUND),
+)
 async def import_models(
     body: schemas.ImportModels,
     request: Request,

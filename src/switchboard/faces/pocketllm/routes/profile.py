@@ -5,7 +5,9 @@ from __future__ import annotations
 from fastapi import Request, Response
 
 from switchboard.api.context import ServicesDep
+from switchboard.api.openapi import raises
 from switchboard.core.accounts.schemas import UserUpdate
+from switchboard.core.errors import ErrorKind
 from switchboard.faces.pocketllm import schemas, translate
 from switchboard.faces.pocketllm.envelope import ok
 from switchboard.faces.pocketllm.routes.common import (
@@ -23,7 +25,7 @@ async def get_profile(request: Request, principal: PrincipalDep, services: Servi
     return ok(request, translate.profile(await services.accounts.get_user(principal.user_id)))
 
 
-@router.put("/users/profile", response_model=None)
+@router.put("/users/profile", response_model=None, openapi_extra=raises(ErrorKind.CONFLICT))
 async def put_profile(
     body: schemas.ProfileUpdate,
     request: Request,
@@ -36,7 +38,9 @@ async def put_profile(
     return ok(request, translate.profile(user))
 
 
-@router.post("/users/profile/onboarding", response_model=None)
+@router.post(
+    "/users/profile/onboarding", response_model=None, openapi_extra=raises(ErrorKind.CONFLICT)
+)
 async def onboarding(
     body: schemas.Onboarding,
     request: Request,

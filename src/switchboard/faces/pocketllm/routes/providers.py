@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Path, Request, Response
 
 from switchboard.api.context import ServicesDep
+from switchboard.api.openapi import UPSTREAM, raises
 from switchboard.core.errors import Invalid, UpstreamRejected
 from switchboard.core.providers.schemas import ConnectionUpdate
 from switchboard.faces.pocketllm import schemas, translate
@@ -35,7 +36,12 @@ async def list_providers(
     return ok(request, [translate.provider(c) for c in connections if c.label == "default"])
 
 
-@router.post("/providers/activate", response_model=None, dependencies=CHANGE)
+@router.post(
+    "/providers/activate",
+    response_model=None,
+    dependencies=CHANGE,
+    openapi_extra=raises(UPSTREAM),
+)
 async def activate(
     body: schemas.Activate, request: Request, principal: PrincipalDep, services: ServicesDep
 ) -> Response:
@@ -60,7 +66,12 @@ async def activate(
     return ok(request, translate.provider(connection))
 
 
-@router.patch("/providers/{provider}", response_model=None, dependencies=CHANGE)
+@router.patch(
+    "/providers/{provider}",
+    response_model=None,
+    dependencies=CHANGE,
+    openapi_extra=raises(UPSTREAM),
+)
 async def patch_provider(
     provider: ProviderPath,
     body: schemas.ProviderPatch,
@@ -92,7 +103,12 @@ async def delete_provider(
     return ok(request, {"message": "Provider deactivated successfully", "provider": provider})
 
 
-@router.get("/providers/{provider}/models", response_model=None, dependencies=READ)
+@router.get(
+    "/providers/{provider}/models",
+    response_model=None,
+    dependencies=READ,
+    openapi_extra=raises(UPSTREAM),
+)
 async def provider_models(
     provider: ProviderPath, principal: PrincipalDep, services: ServicesDep
 ) -> Response:

@@ -10,11 +10,13 @@ from fastapi import Query, Request, Response
 from switchboard.api.auth import Handshake
 from switchboard.api.context import ContextDep
 from switchboard.api.draining import draining_of
+from switchboard.api.openapi import EVENT_STREAM, raises
 from switchboard.api.realtime.auth import chain_authenticator
 from switchboard.api.realtime.guard import StreamGuard, guarded
 from switchboard.api.realtime.slots import holding, stream_slots
 from switchboard.api.realtime.sse import event_stream_response
 from switchboard.core.container import AppContext
+from switchboard.core.errors import ErrorKind
 from switchboard.core.events.schemas import user_topic
 from switchboard.faces.switchboard.auth import EVENTS_SCOPE, STREAMS, StreamPrincipalDep
 from switchboard.faces.switchboard.routes import face_router
@@ -28,7 +30,7 @@ HEARTBEAT_SECONDS = 15.0
 router = face_router(EVENTS_SCOPE, STREAMS)
 
 
-@router.get("/events")
+@router.get("/events", responses=EVENT_STREAM, openapi_extra=raises(ErrorKind.NOT_FOUND))
 async def events(
     principal: StreamPrincipalDep,
     ctx: ContextDep,

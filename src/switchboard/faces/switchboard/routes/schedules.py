@@ -6,13 +6,17 @@ from fastapi import Response
 
 from switchboard.api.auth import PrincipalDep
 from switchboard.api.context import ServicesDep
+from switchboard.api.openapi import raises
+from switchboard.core.errors import ErrorKind
 from switchboard.core.jobs.schemas import ScheduleCreate
 from switchboard.faces.switchboard.routes import face_router, json
+from switchboard.faces.switchboard.routes.jobs import TAKES_PUBLIC_TYPES
 
 router = face_router("jobs")
 
 
-@router.post("/schedules", status_code=201)
+@router.post("/schedules", status_code=201, openapi_extra=raises(ErrorKind.CONFLICT))
+@TAKES_PUBLIC_TYPES
 async def create_schedule(
     body: ScheduleCreate, principal: PrincipalDep, services: ServicesDep
 ) -> Response:
