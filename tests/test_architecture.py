@@ -12,11 +12,12 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "switchboard"
 HTTP_CLIENT_MODULES = {"httpx", "httpx2", "requests", "aiohttp", "urllib3"}
-# Only the outbound layer builds HTTP clients; SDK shims there and in provider adapters
-# wrap what that layer hands them (they never open connections of their own).
+# Only the outbound layer builds HTTP clients; SDK shims there and in the adapters that
+# call vendors wrap what that layer hands them (they never open connections of their own).
 HTTP_ALLOWED = (
     SRC / "adapters" / "http",
     SRC / "adapters" / "providers",
+    SRC / "adapters" / "workflows",
 )
 
 

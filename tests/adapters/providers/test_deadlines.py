@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from switchboard.adapters.http import OutboundClients
-from switchboard.adapters.providers import _common
+from switchboard.adapters.providers import common
 from switchboard.adapters.providers.factory import DefaultProviderFactory
 from switchboard.core.errors import Timeout
 from switchboard.core.llm import ChatMessage, ChatRequest
@@ -80,7 +80,7 @@ async def test_a_trickling_answer_ends_at_the_deadline(
 async def test_an_openai_stream_kept_alive_by_trickling_ends_at_its_cap(
     trickle: Trickle, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(_common, "STREAM_DEADLINE_SECONDS", DEADLINE)
+    monkeypatch.setattr(common, "STREAM_DEADLINE_SECONDS", DEADLINE)
     factory = DefaultProviderFactory(OutboundClients(), timeout=GUARD, connect_timeout=GUARD)
     try:
         provider = _provider(factory, "openai", trickle)

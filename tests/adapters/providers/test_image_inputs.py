@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from switchboard.adapters.http import OutboundClients
-from switchboard.adapters.providers._common import check_image_inputs
+from switchboard.adapters.providers.common import check_image_inputs
 from switchboard.core.errors import Invalid
 from switchboard.core.llm import ChatMessage, ChatRequest, ContentPart, ImagePart, TextPart
 

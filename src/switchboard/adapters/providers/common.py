@@ -1,4 +1,4 @@
-"""What the SDK-backed adapters (Anthropic, Gemini, Ollama) do the same way.
+"""What the adapters that call vendors (chat providers, workflow engines) do the same way.
 
 Each adapter still owns its vendor's wire shapes and status errors; only the logic that
 must not drift between vendors lives here: which base URLs are acceptable, how a tool

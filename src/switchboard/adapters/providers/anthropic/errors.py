@@ -19,7 +19,7 @@ from switchboard.adapters.http import (
     parse_retry_after,
     status_error,
 )
-from switchboard.adapters.providers import _common
+from switchboard.adapters.providers import common
 from switchboard.core.errors import SwitchboardError
 
 WHAT = "Anthropic"
@@ -62,8 +62,8 @@ def translate(exc: BaseException) -> SwitchboardError:
         return blocked_error(blocked)
     if isinstance(exc, anthropic.APIStatusError):
         return _from_status_error(exc)
-    # APITimeoutError is an APIConnectionError; _common.transport_error checks timeouts first.
-    return _common.transport_error(
+    # APITimeoutError is an APIConnectionError; common.transport_error checks timeouts first.
+    return common.transport_error(
         exc,
         WHAT,
         timeouts=(anthropic.APITimeoutError,),

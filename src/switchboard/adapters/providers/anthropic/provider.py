@@ -8,7 +8,7 @@ import anthropic
 import httpx2
 
 from switchboard.adapters.http import OutboundClients
-from switchboard.adapters.providers import _common
+from switchboard.adapters.providers import common
 from switchboard.core.errors import Invalid, UpstreamUnavailable
 from switchboard.core.llm import (
     ChatRequest,
@@ -39,7 +39,7 @@ class AnthropicProvider:
         connect_timeout: float,
     ) -> None:
         self._endpoint = endpoint
-        base_url = _common.base_url(endpoint, DEFAULT_BASE_URL)
+        base_url = common.base_url(endpoint, DEFAULT_BASE_URL)
         self.deadline_seconds = timeout
         self.vendor = "Anthropic"
         self._clients = clients
@@ -62,10 +62,10 @@ class AnthropicProvider:
     def client(self) -> anthropic.AsyncAnthropic:
         """The SDK client; a missing key is the same failure as a rejected one."""
         if self._client is None:
-            raise _common.missing_key("Anthropic")
+            raise common.missing_key("Anthropic")
         return self._client
 
-    @_common.bounded
+    @common.bounded
     async def list_models(self) -> list[ModelInfo]:
         """Every model the key can use (the SDK follows the pages)."""
         try:
@@ -83,10 +83,10 @@ class AnthropicProvider:
         except errors.VENDOR_ERRORS as exc:
             raise errors.translate(exc) from None
 
-    @_common.bounded
+    @common.bounded
     async def chat(self, request: ChatRequest) -> ChatResult:
         """One whole completion."""
-        await _common.check_image_inputs(self._clients, request)
+        await common.check_image_inputs(self._clients, request)
         params = create_params(request)
         try:
             message = await self.client.messages.create(**params, stream=False)
@@ -96,12 +96,12 @@ class AnthropicProvider:
 
     async def stream_chat(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
         """Deltas in order, then one `StreamEnd`; closing early closes the response."""
-        await _common.check_image_inputs(self._clients, request)
+        await common.check_image_inputs(self._clients, request)
         params = create_params(request)
         state = StreamState()
         try:
             # Opening is bounded like a whole call; the events then have the read timeout.
-            async with _common.deadline(self.deadline_seconds, self.vendor):
+            async with common.deadline(self.deadline_seconds, self.vendor):
                 stream = await self.client.messages.create(**params, stream=True)
         except errors.VENDOR_ERRORS as exc:
             raise errors.translate(exc) from None
@@ -125,7 +125,7 @@ class AnthropicProvider:
         """Anthropic cannot generate images."""
         raise Invalid("Anthropic does not generate images.", code="unsupported", param="model")
 
-    @_common.bounded
+    @common.bounded
     async def test_connection(self) -> None:
         """Fetch one page of models: cheap, and it needs a valid key."""
         try:

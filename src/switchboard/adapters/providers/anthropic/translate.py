@@ -8,7 +8,7 @@ from typing import Any
 from anthropic.types import Message, TextBlock, ToolUseBlock
 from anthropic.types import Usage as AnthropicUsage
 
-from switchboard.adapters.providers import _common
+from switchboard.adapters.providers import common
 from switchboard.core.errors import Invalid
 from switchboard.core.llm import (
     ChatMessage,
@@ -80,7 +80,7 @@ def message_blocks(message: ChatMessage) -> tuple[str, list[dict[str, Any]]]:
     blocks = content_blocks(message.content)
     if message.role == "assistant":
         blocks += [
-            {"type": "tool_use", "id": c.id, "name": c.name, "input": _common.tool_arguments(c)}
+            {"type": "tool_use", "id": c.id, "name": c.name, "input": common.tool_arguments(c)}
             for c in message.tool_calls
         ]
     return ("assistant" if message.role == "assistant" else "user"), blocks

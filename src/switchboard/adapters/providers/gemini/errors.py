@@ -22,7 +22,7 @@ from switchboard.adapters.http import (
     parse_retry_after,
     status_error,
 )
-from switchboard.adapters.providers import _common
+from switchboard.adapters.providers import common
 from switchboard.core.errors import SwitchboardError, UpstreamRejected
 
 WHAT = "Gemini"
@@ -80,4 +80,4 @@ def translate(exc: BaseException) -> SwitchboardError:
         return blocked_error(blocked)
     if isinstance(exc, genai_errors.APIError):
         return from_api_error(exc)
-    return _common.transport_error(exc, WHAT)
+    return common.transport_error(exc, WHAT)

@@ -9,7 +9,7 @@ from google import genai
 from google.genai import types
 
 from switchboard.adapters.http import OutboundClients
-from switchboard.adapters.providers import _common
+from switchboard.adapters.providers import common
 from switchboard.core.errors import Invalid, UpstreamUnavailable
 from switchboard.core.llm import (
     ChatRequest,
@@ -100,7 +100,7 @@ class GeminiProvider:
         connect_timeout: float,
     ) -> None:
         self._endpoint = endpoint
-        base_url = _common.base_url(endpoint, DEFAULT_BASE_URL)
+        base_url = common.base_url(endpoint, DEFAULT_BASE_URL)
         self.deadline_seconds = timeout
         self.vendor = "Gemini"
         self._clients = clients
@@ -133,10 +133,10 @@ class GeminiProvider:
     def models(self) -> genai.models.AsyncModels:
         """The SDK's async models API; a missing key is the same failure as a bad one."""
         if self._client is None:
-            raise _common.missing_key("Gemini")
+            raise common.missing_key("Gemini")
         return self._client.aio.models
 
-    @_common.bounded
+    @common.bounded
     async def list_models(self) -> list[ModelInfo]:
         """Every model the key can use (the pager follows pageToken)."""
         try:
@@ -145,10 +145,10 @@ class GeminiProvider:
         except errors.VENDOR_ERRORS as exc:
             raise errors.translate(exc) from None
 
-    @_common.bounded
+    @common.bounded
     async def chat(self, request: ChatRequest) -> ChatResult:
         """One whole completion."""
-        await _common.check_image_inputs(self._clients, request)
+        await common.check_image_inputs(self._clients, request)
         contents, config = generate_args(request)
         try:
             response = await self.models.generate_content(
@@ -160,7 +160,7 @@ class GeminiProvider:
 
     async def stream_chat(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
         """Deltas in order, then one `StreamEnd`; closing early closes the response."""
-        await _common.check_image_inputs(self._clients, request)
+        await common.check_image_inputs(self._clients, request)
         contents, config = generate_args(request)
         calls = 0
         reason: types.FinishReason | None = None
@@ -168,7 +168,7 @@ class GeminiProvider:
         opened: list[httpx2.Response] = []
         try:
             # Opening is bounded like a whole call; chunks then have the read timeout.
-            async with _common.deadline(self.deadline_seconds, self.vendor):
+            async with common.deadline(self.deadline_seconds, self.vendor):
                 stream = await self.models.generate_content_stream(
                     model=request.model, contents=contents, config=config
                 )
@@ -191,7 +191,7 @@ class GeminiProvider:
             raise UpstreamUnavailable("Gemini ended the stream without a finish reason.")
         yield StreamEnd(finish_reason=finish_reason(reason, calls > 0), usage=final_usage)
 
-    @_common.bounded
+    @common.bounded
     async def embed(self, model: str, inputs: list[str]) -> EmbeddingResult:
         """One vector per input, through batchEmbedContents."""
         try:
@@ -203,7 +203,7 @@ class GeminiProvider:
             raise UpstreamUnavailable("Gemini returned the wrong number of embeddings.")
         return EmbeddingResult(vectors=vectors, model=model)
 
-    @_common.bounded
+    @common.bounded
     async def generate_image(self, request: ImageRequest) -> list[GeneratedImage]:
         """Images from a Gemini image model (generateContent with the IMAGE modality)."""
         config = types.GenerateContentConfig(response_modalities=["TEXT", "IMAGE"])
@@ -226,7 +226,7 @@ class GeminiProvider:
             raise Invalid(f"Gemini model {request.model!r} returned no image.", param="model")
         return images
 
-    @_common.bounded
+    @common.bounded
     async def test_connection(self) -> None:
         """Fetch one page of models: cheap, and it needs a valid key."""
         try:

@@ -10,7 +10,7 @@ from typing import Any
 
 from google.genai import types
 
-from switchboard.adapters.providers import _common
+from switchboard.adapters.providers import common
 from switchboard.core.errors import Invalid
 from switchboard.core.llm import (
     ChatMessage,
@@ -91,7 +91,7 @@ def _real_id(call_id: str | None) -> str | None:
 def call_part(call: ToolCall) -> types.Part:
     """A replayed function call."""
     function_call = types.FunctionCall(
-        id=_real_id(call.id), name=call.name, args=_common.tool_arguments(call)
+        id=_real_id(call.id), name=call.name, args=common.tool_arguments(call)
     )
     return types.Part(function_call=function_call, thought_signature=DUMMY_THOUGHT_SIGNATURE)
 

@@ -14,7 +14,7 @@ from switchboard.adapters.http import (
     blocked_error,
     status_error,
 )
-from switchboard.adapters.providers import _common
+from switchboard.adapters.providers import common
 from switchboard.core.errors import SwitchboardError, UpstreamUnavailable
 
 WHAT = "Ollama"
@@ -57,4 +57,4 @@ def translate(exc: BaseException) -> SwitchboardError:
             return status_error(exc.status_code, what=WHAT)
         # status -1: an {"error": ...} line inside a 200 stream.
         return UpstreamUnavailable(f"{WHAT} reported an error", code="upstream_error")
-    return _common.transport_error(exc, WHAT, unreachable=(ConnectionError,))
+    return common.transport_error(exc, WHAT, unreachable=(ConnectionError,))

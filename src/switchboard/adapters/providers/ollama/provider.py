@@ -9,7 +9,7 @@ import httpx
 import ollama
 
 from switchboard.adapters.http import OutboundClients
-from switchboard.adapters.providers import _common
+from switchboard.adapters.providers import common
 from switchboard.core.errors import Invalid, UpstreamUnavailable
 from switchboard.core.llm import (
     ChatRequest,
@@ -62,7 +62,7 @@ class OllamaProvider:
         connect_timeout: float,
     ) -> None:
         self._endpoint = endpoint
-        base_url = _common.base_url(endpoint, DEFAULT_BASE_URL)
+        base_url = common.base_url(endpoint, DEFAULT_BASE_URL)
         self.deadline_seconds = timeout
         self.vendor = "Ollama"
         self._clients = clients
@@ -85,7 +85,7 @@ class OllamaProvider:
     def __repr__(self) -> str:
         return f"OllamaProvider({self._endpoint!r})"
 
-    @_common.bounded
+    @common.bounded
     async def list_models(self) -> list[ModelInfo]:
         """The models pulled on the server (/api/tags)."""
         try:
@@ -94,10 +94,10 @@ class OllamaProvider:
             raise errors.translate(exc) from None
         return [_model_info(m, self._endpoint.provider) for m in listing.models]
 
-    @_common.bounded
+    @common.bounded
     async def chat(self, request: ChatRequest) -> ChatResult:
         """One whole completion."""
-        await _common.check_image_inputs(self._clients, request)
+        await common.check_image_inputs(self._clients, request)
         args = chat_args(request)
         try:
             response = await self._client.chat(**args, stream=False)
@@ -107,7 +107,7 @@ class OllamaProvider:
 
     async def stream_chat(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
         """Deltas in order, then one `StreamEnd`; closing early closes the response."""
-        await _common.check_image_inputs(self._clients, request)
+        await common.check_image_inputs(self._clients, request)
         args = chat_args(request)
         calls = 0
         last: ollama.ChatResponse | None = None
@@ -134,7 +134,7 @@ class OllamaProvider:
             raise UpstreamUnavailable("Ollama ended the stream before done.")
         yield StreamEnd(finish_reason(last.done_reason, calls > 0), usage(last))
 
-    @_common.bounded
+    @common.bounded
     async def embed(self, model: str, inputs: list[str]) -> EmbeddingResult:
         """One vector per input (/api/embed)."""
         try:
@@ -152,7 +152,7 @@ class OllamaProvider:
         """Ollama's chat API cannot generate images."""
         raise Invalid("Ollama does not generate images.", code="unsupported", param="model")
 
-    @_common.bounded
+    @common.bounded
     async def test_connection(self) -> None:
         """List the pulled models: cheap, and it proves the server answers."""
         try:

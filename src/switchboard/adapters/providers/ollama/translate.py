@@ -7,7 +7,7 @@ from typing import Any
 
 import ollama
 
-from switchboard.adapters.providers import _common
+from switchboard.adapters.providers import common
 from switchboard.core.errors import Invalid
 from switchboard.core.llm import (
     ChatMessage,
@@ -38,7 +38,7 @@ def to_message(message: ChatMessage, names: dict[str, str]) -> dict[str, Any]:
             out["images"] = images
     if message.tool_calls:
         out["tool_calls"] = [
-            {"function": {"name": c.name, "arguments": _common.tool_arguments(c)}}
+            {"function": {"name": c.name, "arguments": common.tool_arguments(c)}}
             for c in message.tool_calls
         ]
     if message.role == "tool":

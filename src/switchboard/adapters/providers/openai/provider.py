@@ -36,7 +36,7 @@ from switchboard.adapters.http import (
     parse_retry_after,
     status_error,
 )
-from switchboard.adapters.providers import _common
+from switchboard.adapters.providers import common
 from switchboard.adapters.providers.openai.convert import StreamState, chat_kwargs, chat_result
 from switchboard.adapters.providers.openai.errors import malformed, translated
 
@@ -187,7 +187,7 @@ class OpenAIProvider:
         # Streams: a read timeout between chunks and a cap on the whole stream. Whole
         # calls: an overall deadline, which a server trickling bytes cannot stretch.
         self._request_timeout = aiohttp.ClientTimeout(
-            total=_common.STREAM_DEADLINE_SECONDS, sock_connect=connect_timeout, sock_read=timeout
+            total=common.STREAM_DEADLINE_SECONDS, sock_connect=connect_timeout, sock_read=timeout
         )
         self._call_timeout = aiohttp.ClientTimeout(
             total=timeout, sock_connect=connect_timeout, sock_read=timeout
@@ -286,7 +286,7 @@ class OpenAIProvider:
 
     async def chat(self, request: ChatRequest) -> ChatResult:
         """One whole completion."""
-        await _common.check_image_inputs(self._clients, request)
+        await common.check_image_inputs(self._clients, request)
         body = self._body(request, stream=False)
         try:
             async with self._http.request(
@@ -313,7 +313,7 @@ class OpenAIProvider:
 
         `[DONE]` ends the stream, and a chunk carrying `error` is an upstream error.
         """
-        await _common.check_image_inputs(self._clients, request)
+        await common.check_image_inputs(self._clients, request)
         body = self._body(request, stream=True)
         state = StreamState()
         try:
@@ -355,7 +355,7 @@ class OpenAIProvider:
             raise UpstreamUnavailable(f"{self._what} reported an error", code="upstream_error")
         return state.events(chunk)
 
-    @_common.bounded
+    @common.bounded
     async def embed(self, model: str, inputs: list[str]) -> EmbeddingResult:
         """One vector per input, in input order."""
         if not inputs:
@@ -374,7 +374,7 @@ class OpenAIProvider:
             usage=Usage(prompt_tokens=int(usage.prompt_tokens or 0)) if usage else None,
         )
 
-    @_common.bounded
+    @common.bounded
     async def generate_image(self, request: ImageRequest) -> list[GeneratedImage]:
         """Images as bytes when the model can return base64, else as URLs."""
         kwargs: dict[str, Any] = {"model": request.model, "prompt": request.prompt, "n": request.n}

@@ -1,0 +1,1 @@
+"""Workflow engine adapters (ComfyUI) behind `core.workflows.ports.WorkflowEngine`."""

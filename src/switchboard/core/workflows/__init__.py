@@ -1,0 +1,1 @@
+"""Workflow engines (ComfyUI): node graphs submitted, followed and collected."""
