@@ -7,6 +7,7 @@ server, and does nothing), so declaring one without using it fails here.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -37,3 +38,28 @@ def test_the_scan_sees_reads_and_ignores_declarations() -> None:
     # `max_body_bytes` is read by app.py; a name only ever declared is not seen.
     assert "max_body_bytes" in READ
     assert "never_declared_nor_read_setting" not in READ
+
+
+def _environment_names() -> set[str]:
+    """Every variable name Settings reads: SWITCHBOARD_<FIELD> and the vendors' aliases."""
+    names = {f"SWITCHBOARD_{name.upper()}" for name in Settings.model_fields}
+    for field in Settings.model_fields.values():
+        alias = field.validation_alias
+        choices = getattr(alias, "choices", None) or ([alias] if isinstance(alias, str) else [])
+        names.update(choice for choice in choices if isinstance(choice, str))
+    return names
+
+
+def _readme_configuration_names() -> list[str]:
+    readme = (SRC.parents[1] / "README.md").read_text(encoding="utf-8")
+    table = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in table.splitlines() if line.startswith("| `")]
+    first_cells = [row.split("|")[1] for row in rows]
+    return [name for cell in first_cells for name in re.findall(r"`([A-Z][A-Z0-9_]+)`", cell)]
+
+
+def test_the_readme_configuration_table_lists_only_real_settings() -> None:
+    listed = _readme_configuration_names()
+    assert len(listed) > 10
+    unknown = sorted(set(listed) - _environment_names())
+    assert not unknown, f"README lists settings that nothing reads: {unknown}"

@@ -10,6 +10,9 @@ import structlog
 from fastapi import FastAPI, Request, Response
 
 from switchboard import __version__
+from switchboard.api.allow import method_not_allowed
+from switchboard.api.cors import CorsMiddleware, cors_error_headers
+from switchboard.api.docs import install_docs
 from switchboard.api.draining import Draining, draining_of
 from switchboard.api.errors import (
     INTERNAL_ERROR,
@@ -28,10 +31,11 @@ from switchboard.api.middleware import (
     TrustedProxyMiddleware,
     redirect_slashes_relatively,
 )
+from switchboard.api.openapi import install_openapi
 from switchboard.api.realtime.slots import install_stream_slots
 from switchboard.api.responses import JSONResponse
 from switchboard.api.shared_paths import Contribution, SharedFragment
-from switchboard.bootstrap import build_context, ensure_owner_account
+from switchboard.bootstrap import allowed_origins, build_context, ensure_owner_account
 from switchboard.config import Settings
 from switchboard.core.container import AppContext
 from switchboard.logs import configure_logging
@@ -86,17 +90,25 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
         version=__version__,
         description="A self-hosted AI backend: five LLM app APIs and the OpenAI API.",
         lifespan=lifespan,
-        docs_url="/docs" if settings.docs_enabled else None,
-        redoc_url="/redoc" if settings.docs_enabled else None,
+        # Served by `install_docs`, from local assets: FastAPI's pages load them from a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.ctx = ctx
     app.state.settings = settings
     faces = enabled_faces(settings)
     hooks = mount_faces(app, ctx, faces, extra_shared=[_core_fragment(settings, faces)])
+    install_openapi(app, faces)
+    if settings.docs_enabled:
+        install_docs(app)
     app.include_router(metrics_router(settings.metrics_token))
     app.include_router(health_router(ctx))
     app.add_exception_handler(Exception, _unexpected_error)
+    app.add_exception_handler(405, method_not_allowed)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    # Inside the request context (preflights get an id and a log line), outside the body
+    # limit and every route, so that preflights and error answers get CORS headers too.
+    app.add_middleware(CorsMiddleware, origins=allowed_origins(settings))
     app.add_middleware(RequestContextMiddleware, access_log=settings.access_log)
     if settings.trusted_proxies:
         # Outermost: everything inside (rate limits, cookies, logs) sees the real client.
@@ -165,6 +177,7 @@ async def _unexpected_error(request: Request, exc: Exception) -> Response:
     # This response leaves through Starlette's outermost layer, past our middleware.
     if request_id:
         response.headers["X-Request-ID"] = request_id
+    response.headers.update(cors_error_headers(request.scope))
     return response
 
 

@@ -15,11 +15,12 @@ from switchboard import __version__
 from switchboard.adapters.bus.memory import MemoryBus
 from switchboard.adapters.http.clients import OutboundClients
 from switchboard.adapters.http.jwks import JwksFetcher
-from switchboard.adapters.providers.factory import DefaultProviderFactory
+from switchboard.adapters.providers.logged import LoggedProviderFactory
 from switchboard.adapters.queue.memory import InMemoryJobQueue
 from switchboard.adapters.queue.metrics import PrometheusJobObserver
 from switchboard.adapters.ratelimit import LimitsRateLimiter
 from switchboard.adapters.storage import LocalMediaStorage, SafeImageFetcher
+from switchboard.adapters.workflows.comfyui import ComfyUIEngine
 from switchboard.config import Settings
 from switchboard.core.accounts.cache import CredentialCache
 from switchboard.core.accounts.google import google_issuer
@@ -41,7 +42,7 @@ from switchboard.core.conversations.lease_repository import StreamingRows
 from switchboard.core.conversations.leases import ReplyLeases, StreamPersistence
 from switchboard.core.conversations.repository import ConversationRepository
 from switchboard.core.conversations.runner import ReplyRunner
-from switchboard.core.errors import Conflict
+from switchboard.core.errors import Conflict, SwitchboardError
 from switchboard.core.events.access import OwnershipRegistry, TopicAccess
 from switchboard.core.events.ports import EventBus
 from switchboard.core.images.tasks import image_job_types
@@ -54,6 +55,7 @@ from switchboard.core.jobs.runner import JobRunner, RunnerOptions
 from switchboard.core.jobs.runtime import JobRuntime
 from switchboard.core.jobs.service import JobSetup
 from switchboard.core.jobs.sweeper import JobSweeper, SweepOptions
+from switchboard.core.jobs.workers import WorkerWatch
 from switchboard.core.ops.health import Check, HealthChecker
 from switchboard.core.providers.known import KNOWN_PROVIDERS
 from switchboard.core.providers.ports import ProviderEndpoint
@@ -64,9 +66,9 @@ from switchboard.core.usage.repository import UsageRepository
 from switchboard.kit.crypto import SecretBox
 from switchboard.kit.db import create_engine, session_factory, unit_of_work
 from switchboard.kit.ids import canonical_id
+from switchboard.kit.origins import parse_origins
 
 SECRET_KEY_FILE = "secret_key"
-MASTER_TOKEN_FILE = "access_token"
 
 
 class ConfigError(RuntimeError):
@@ -81,7 +83,8 @@ def prepare_data_dir(settings: Settings) -> Path:
 
 
 def secret_keys(settings: Settings) -> list[str]:
-    """The operator's secrets, or one generated once into the data directory (mode 0600)."""
+    """The operator's secrets, or one generated once into the data directory (mode 0600);
+    in production an explicit key is required instead."""
     if settings.secret_key:
         weak = [k for k in settings.secret_key if len(k) < MIN_SECRET_LENGTH]
         if weak:
@@ -89,12 +92,35 @@ def secret_keys(settings: Settings) -> list[str]:
                 f"SWITCHBOARD_SECRET_KEY entries must be at least {MIN_SECRET_LENGTH} characters"
             )
         return list(settings.secret_key)
+    if settings.env == "production":
+        # A key generated into one container's data directory would differ per replica
+        # and vanish with the container, taking every stored credential with it.
+        raise ConfigError(
+            "SWITCHBOARD_ENV=production needs SWITCHBOARD_SECRET_KEY; generate one with: "
+            'python3 -c "import secrets; print(secrets.token_urlsafe(48))"'
+        )
     return [_read_or_create(prepare_data_dir(settings) / SECRET_KEY_FILE)]
 
 
-def master_token(settings: Settings) -> str:
-    """The master token from the data directory, created once (mode 0600)."""
-    return _read_or_create(prepare_data_dir(settings) / MASTER_TOKEN_FILE)
+def check_settings(settings: Settings) -> None:
+    """Refuse settings that cannot make a safe server, each with one line naming the
+    setting and the fix (`ConfigError`)."""
+    if settings.env == "production" and settings.local_trust == "on":
+        raise ConfigError(
+            "SWITCHBOARD_LOCAL_TRUST=on is refused when SWITCHBOARD_ENV=production "
+            "(anyone on this machine, or a reverse proxy on it, would act as the owner); "
+            "unset it or set it to off"
+        )
+    allowed_origins(settings)
+
+
+def allowed_origins(settings: Settings) -> tuple[str, ...]:
+    """The browser origins of SWITCHBOARD_CORS_ORIGINS; `ConfigError` for a wildcard or
+    an entry that is not an origin."""
+    try:
+        return parse_origins(settings.cors_origins)
+    except ValueError as exc:
+        raise ConfigError(f"SWITCHBOARD_CORS_ORIGINS: {exc}") from None
 
 
 def operator_endpoints(settings: Settings) -> dict[str, ProviderEndpoint]:
@@ -124,11 +150,13 @@ def operator_endpoints(settings: Settings) -> dict[str, ProviderEndpoint]:
 
 def build_context(settings: Settings) -> AppContext:
     """Everything the app needs, wired from `settings`."""
+    check_settings(settings)
     keys = secret_keys(settings)
     engine = create_engine(settings.resolved_database_url)
     sessions = session_factory(engine)
     clients = OutboundClients(exemptions=settings.outbound_exemptions)
-    factory = DefaultProviderFactory(
+    # Every provider call logs its upstream failures (one WARNING line each).
+    factory = LoggedProviderFactory(
         clients, settings.upstream_timeout_seconds, settings.upstream_connect_timeout_seconds
     )
     catalogs = CatalogCache()
@@ -147,7 +175,7 @@ def build_context(settings: Settings) -> AppContext:
 
     recorder = UsageRecorder(write_usage, interval=settings.usage_flush_interval_seconds)
     resolver = ModelResolver(settings.model_aliases)
-    limiter = LimitsRateLimiter(settings.redis_url)
+    limiter = LimitsRateLimiter(settings.redis_url, namespace=settings.resolved_redis_prefix)
 
     async def database_ping() -> None:
         try:
@@ -161,9 +189,14 @@ def build_context(settings: Settings) -> AppContext:
     ownership = OwnershipRegistry()
     register_topic_owners(ownership, lambda: unit_of_work(sessions))
     job_queue = build_job_queue(settings)
+    workers = build_worker_watch(settings, lambda: unit_of_work(sessions))
     optional = redis_checks(limiter.ping, bus, job_queue) if settings.redis_url else {}
+    optional |= workflow_engine_checks(build_workflow_engine(settings, clients))
     health = HealthChecker(
-        {"database": database_ping}, optional, providers=lambda: sorted(providers.operator)
+        {"database": database_ping},
+        optional,
+        providers=lambda: sorted(providers.operator),
+        workers=workers.status if workers is not None else None,
     )
     replies = ReplyRunner(
         lambda: unit_of_work(sessions),
@@ -220,7 +253,9 @@ def build_context(settings: Settings) -> AppContext:
         media_storage=LocalMediaStorage(settings.resolved_media_dir),
         image_fetcher=SafeImageFetcher(clients),
         jobs=jobs,
-        job_runtime=build_job_runtime(settings, lambda: unit_of_work(sessions), jobs, job_queue),
+        job_runtime=build_job_runtime(
+            settings, lambda: unit_of_work(sessions), jobs, job_queue, workers
+        ),
         analysis=build_analysis_setup(
             settings, providers, resolver, recorder, lambda: unit_of_work(sessions)
         ),
@@ -241,6 +276,42 @@ def redis_checks(limiter_ping: Check, bus: EventBus, job_queue: JobTransport) ->
         if ping is not None:
             checks[name] = ping
     return checks
+
+
+def build_workflow_engine(settings: Settings, clients: OutboundClients) -> ComfyUIEngine | None:
+    """The operator's ComfyUI (COMFYUI_URL, trusted like OLLAMA_URL), or None when unset."""
+    if not settings.comfyui_url:
+        return None
+    endpoint = ProviderEndpoint(
+        kind="comfyui", provider="comfyui", base_url=settings.comfyui_url, trusted=True
+    )
+    try:
+        return ComfyUIEngine(
+            endpoint,
+            clients,
+            settings.upstream_timeout_seconds,
+            settings.upstream_connect_timeout_seconds,
+        )
+    except SwitchboardError as exc:
+        raise ConfigError(f"COMFYUI_URL: {exc.message}") from None
+
+
+def workflow_engine_checks(engine: ComfyUIEngine | None) -> dict[str, Check]:
+    """The optional `comfyui` check when an engine is configured: its server answers.
+
+    Optional: image workflows wait while it is away, everything else serves.
+    """
+    if engine is None:
+        return {}
+
+    async def ping() -> None:
+        try:
+            await engine.test_connection()
+        except SwitchboardError:
+            # Plain words of our own: readiness reports never show the operator's address.
+            raise ConnectionError("ComfyUI unreachable") from None
+
+    return {"comfyui": ping}
 
 
 # -- start-up writes ---------------------------------------------------------------------
@@ -377,10 +448,28 @@ def build_job_queue(settings: Settings) -> JobTransport:
     return InMemoryJobQueue(concurrency=concurrency, grace_seconds=grace)
 
 
+def build_worker_watch(settings: Settings, units: UnitOfWorkFactory) -> WorkerWatch | None:
+    """Worker heartbeats under the Redis prefix; None without Redis (the server itself
+    runs the jobs then)."""
+    if not settings.redis_url:
+        return None
+    from switchboard.adapters.queue.presence import RedisWorkerPresence  # only with Redis
+
+    return WorkerWatch(
+        RedisWorkerPresence(settings.redis_url, prefix=settings.resolved_redis_prefix),
+        JobLeases(units),
+        interval_seconds=settings.worker_heartbeat_seconds,
+    )
+
+
 def build_job_runtime(
-    settings: Settings, units: UnitOfWorkFactory, jobs: JobSetup, transport: JobTransport
+    settings: Settings,
+    units: UnitOfWorkFactory,
+    jobs: JobSetup,
+    transport: JobTransport,
+    workers: WorkerWatch | None = None,
 ) -> JobRuntime:
-    """The runner and sweeper of this process, over `transport`."""
+    """The runner and sweeper of this process, over `transport`, and its heartbeats."""
     observer = PrometheusJobObserver()
     runner = JobRunner(
         units,
@@ -405,7 +494,7 @@ def build_job_runtime(
         ),
         observer,
     )
-    return JobRuntime(transport, runner, sweeper)
+    return JobRuntime(transport, runner, sweeper, workers=workers)
 
 
 def register_topic_owners(registry: OwnershipRegistry, units: UnitOfWorkFactory) -> None:
@@ -436,7 +525,7 @@ def build_bus(settings: Settings) -> EventBus:
         return MemoryBus()
     from switchboard.adapters.bus.redis import RedisBus  # only with Redis
 
-    return RedisBus(settings.redis_url)
+    return RedisBus(settings.redis_url, namespace=settings.resolved_redis_prefix)
 
 
 def _read_or_create(path: Path) -> str:

@@ -140,6 +140,8 @@ class Settings(BaseSettings):
     groq_api_key: str | None = Field(default=None, validation_alias="GROQ_API_KEY")
     openrouter_api_key: str | None = Field(default=None, validation_alias="OPENROUTER_API_KEY")
     ollama_url: str | None = Field(default=None, validation_alias="OLLAMA_URL")
+    # The operator's ComfyUI server (a workflow engine, trusted like OLLAMA_URL).
+    comfyui_url: str | None = Field(default=None, validation_alias="COMFYUI_URL")
 
     # External ID-token issuers (core/accounts/oidc.py; docs/operations.md). Google signs
     # PluginMind users in; unset client id means Google sign-in is refused.
@@ -214,7 +216,10 @@ class Settings(BaseSettings):
 
     @property
     def local_trust_enabled(self) -> bool:
-        """Whether loopback clients without credentials may act as the owner."""
+        """Whether loopback clients without credentials may act as the owner: never in
+        production ("on" is refused at start there, `bootstrap.check_settings`)."""
+        if self.env == "production":
+            return False
         if self.local_trust == "auto":
             return listens_on_loopback_only(self.listen_host)
         return self.local_trust == "on"
