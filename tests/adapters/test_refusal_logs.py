@@ -11,6 +11,7 @@ import pytest
 import structlog
 from structlog.testing import capture_logs
 
+from switchboard.adapters.http import OutboundClients
 from switchboard.adapters.http.policy import OutboundPolicy
 from switchboard.kit.netpolicy import BlockedUrl
 from tests.fixtures.app import Harness
@@ -75,3 +76,18 @@ async def test_a_refusal_during_a_request_names_the_request(
     assert line["event"] == "outbound_url_refused" and line["host"] == "169.254.169.254"
     assert line["request_id"] == response.headers["x-request-id"]
     assert "latest" not in json.dumps(line)
+
+
+async def test_each_refusal_of_a_remembered_ip_literal_logs_again() -> None:
+    # The aiohttp client remembers hosts it allowed; a refused one is judged every time,
+    # so a second request to it is not a silent refusal.
+    clients = OutboundClients()
+    client = clients.aio_client(trusted=False)
+    try:
+        with capture_logs() as logs:
+            for _ in range(2):
+                with pytest.raises(BlockedUrl):
+                    client.request("GET", "http://169.254.169.254/latest/meta-data")
+        assert [line["event"] for line in warnings(logs)] == ["outbound_url_refused"] * 2
+    finally:
+        await clients.aclose()

@@ -129,7 +129,8 @@ class AioClient:
             allowed = literal is None or self._policy.address_allowed(
                 literal, key[0], key[1], self._trusted
             )
-            if len(self._literals) < MAX_REMEMBERED_HOSTS:
+            # Only allowed hosts are remembered: a refusal is judged (and logged) each time.
+            if allowed and len(self._literals) < MAX_REMEMBERED_HOSTS:
                 self._literals[key] = allowed
         if not allowed:
             raise BlockedUrl("the URL points to an address that is not allowed")
