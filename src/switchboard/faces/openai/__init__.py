@@ -1,8 +1,8 @@
 """The OpenAI-compatible face: `/v1/chat/completions`, `/v1/embeddings`,
 `/v1/images/generations` and `/v1/models`."""
 
-from switchboard.api.auth import BEARER
 from switchboard.api.faces import FaceSpec
+from switchboard.faces.openai.auth import AUTH
 from switchboard.faces.openai.errors import render_error
 from switchboard.faces.openai.routes import chat, images, models
 
@@ -10,7 +10,7 @@ FACE = FaceSpec(
     name="openai",
     routers=[chat.router, models.router, images.router],
     render_error=render_error,
-    auth=BEARER,
+    auth=AUTH,
     shared=[models.MODELS],
 )
 

@@ -1,6 +1,7 @@
 """The PocketLLM face: `/v1` auth, profiles, chats, image jobs, models, providers, agents."""
 
 from switchboard.api.faces import FaceSpec
+from switchboard.faces.pocketllm.auth import AUTH
 from switchboard.faces.pocketllm.errors import render_error
 from switchboard.faces.pocketllm.options import PocketLLMOptions
 from switchboard.faces.pocketllm.routes import (
@@ -15,7 +16,6 @@ from switchboard.faces.pocketllm.routes import (
     profile,
     providers,
 )
-from switchboard.faces.pocketllm.routes.common import AUTH
 from switchboard.faces.pocketllm.routes.docs import root_fields
 
 FACE = FaceSpec(

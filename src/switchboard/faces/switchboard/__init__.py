@@ -6,8 +6,8 @@ from __future__ import annotations
 from switchboard.api.auth import BEARER
 from switchboard.api.faces import FaceSpec
 from switchboard.faces.switchboard.errors import render_error
+from switchboard.faces.switchboard.realtime import SOCKETIO
 from switchboard.faces.switchboard.routes import events, jobs, replies, schedules, usage
-from switchboard.faces.switchboard.sockets import SOCKETIO
 
 FACE = FaceSpec(
     name="switchboard",

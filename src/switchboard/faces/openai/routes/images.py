@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request, Response
 
 from switchboard.api.admission import Admit, admitted_explicitly
-from switchboard.api.auth import BEARER, PrincipalDep
+from switchboard.api.auth import PrincipalDep
 from switchboard.api.bodies import before_parsing
 from switchboard.api.context import ServicesDep
 from switchboard.api.errors import face_route_class
@@ -24,6 +24,7 @@ from switchboard.core.errors import ErrorKind, NotFound
 from switchboard.core.images.errors import InvalidImageModel
 from switchboard.core.images.schemas import ImageSpec
 from switchboard.faces.openai import schemas, translate
+from switchboard.faces.openai.auth import AUTH
 from switchboard.faces.openai.errors import MODEL_NOT_FOUND, render_error
 from switchboard.faces.openai.gateway import GROUP, admission, gateway_call, opened
 
@@ -82,7 +83,7 @@ router.add_api_route(
     "/images/files/{media_id}",
     response_model=None,
     responses=IMAGE_FILE,
-    dependencies=[Admit(BEARER, scope="images", rule="default", group=GROUP)],
+    dependencies=[Admit(AUTH, scope="images", rule="default", group=GROUP)],
 )
 async def image_file(
     media_id: Annotated[str, Path(max_length=64)], principal: PrincipalDep, services: ServicesDep

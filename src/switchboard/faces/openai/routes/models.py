@@ -7,7 +7,6 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from switchboard.api.admission import Admit
-from switchboard.api.auth import BEARER
 from switchboard.api.context import ServicesDep
 from switchboard.api.errors import face_route_class
 from switchboard.api.responses import JSONResponse
@@ -16,6 +15,7 @@ from switchboard.core.accounts.principal import Principal
 from switchboard.core.container import Services
 from switchboard.core.errors import Unauthenticated
 from switchboard.faces.openai import translate
+from switchboard.faces.openai.auth import AUTH
 from switchboard.faces.openai.errors import render_error
 from switchboard.faces.openai.gateway import GROUP
 
@@ -25,7 +25,7 @@ router = APIRouter(prefix="/v1", tags=["openai"], route_class=face_route_class(r
 @router.get(
     "/models/{provider}/{model:path}",
     response_model=None,
-    dependencies=[Admit(BEARER, scope="models", rule="default", group=GROUP)],
+    dependencies=[Admit(AUTH, scope="models", rule="default", group=GROUP)],
 )
 async def retrieve_model(provider: str, model: str, services: ServicesDep) -> Response:
     """One model by its `provider/model` id; an unknown one is a 404 `model_not_found`."""
@@ -44,8 +44,8 @@ async def models_payload(principal: Principal, services: Services) -> dict[str, 
 async def _models_fields(
     request: Request, services: Services, principal: Principal | None
 ) -> dict[str, Any]:
-    if principal is None:  # the shared route authenticates through BEARER first
-        raise Unauthenticated(BEARER.missing, code=BEARER.missing_code)
+    if principal is None:  # the shared route authenticates through AUTH first
+        raise Unauthenticated(AUTH.missing, code=AUTH.missing_code)
     return await models_payload(principal, services)
 
 
@@ -53,7 +53,7 @@ MODELS = SharedFragment(
     path="/v1/models",
     keys=frozenset({"object", "data"}),
     build=_models_fields,
-    chain=BEARER,
+    chain=AUTH,
     scope="models",
 )
 """`GET /v1/models`'s `object` and `data`, beside other faces' fields on the same path."""

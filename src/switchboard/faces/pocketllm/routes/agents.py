@@ -11,8 +11,9 @@ from switchboard.core.agents.service import AgentOptions
 from switchboard.core.errors import ErrorKind
 from switchboard.core.llm import ModelRef
 from switchboard.faces.pocketllm import schemas
+from switchboard.faces.pocketllm.auth import AUTH, PrincipalDep
 from switchboard.faces.pocketllm.envelope import bare
-from switchboard.faces.pocketllm.routes.common import AUTH, PrincipalDep, admit, v1_router
+from switchboard.faces.pocketllm.routes.common import admit, v1_router
 
 # The document's enhancer model, used when the user can reach Groq.
 ENHANCER_MODEL = ModelRef("groq", "openai/gpt-oss-120b")

@@ -12,8 +12,9 @@ from switchboard.api.openapi import raises
 from switchboard.core.conversations.schemas import ConversationCreate
 from switchboard.core.errors import ErrorKind
 from switchboard.faces.pocketllm import chat_config, schemas, translate
+from switchboard.faces.pocketllm.auth import PrincipalDep
 from switchboard.faces.pocketllm.envelope import ok
-from switchboard.faces.pocketllm.routes.common import SOURCE, PrincipalDep, admit, v1_router
+from switchboard.faces.pocketllm.routes.common import SOURCE, admit, v1_router
 
 router = v1_router(admit("chat"))
 

@@ -1,25 +1,21 @@
-"""What every PocketLLM route shares: its chain, admissions, router shape and checks."""
+"""What every PocketLLM route shares: admissions, router shape and checks (the chain is
+`faces.pocketllm.auth`)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 
 from switchboard.api.admission import Admit
-from switchboard.api.auth import BEARER
 from switchboard.api.errors import face_route_class
-from switchboard.core.accounts.principal import Principal
+from switchboard.faces.pocketllm.auth import AUTH
 from switchboard.faces.pocketllm.errors import render_error
 
 # The `source` of what this face stores (chats, jobs) and its rate-limit counters' group.
 SOURCE = "pocketllm"
 GROUP = "pocketllm"
-# Our access tokens and API keys, as bearer tokens (the document's only credential).
-AUTH = BEARER
 ROUTE_CLASS = face_route_class(render_error)
-
-PrincipalDep = Annotated[Principal, Depends(AUTH.require)]
 
 
 def admit(scope: str | None = None) -> Any:

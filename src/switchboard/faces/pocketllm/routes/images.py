@@ -15,14 +15,9 @@ from switchboard.core.errors import Invalid
 from switchboard.core.images.tasks import IMAGE_GENERATION
 from switchboard.core.jobs.schemas import JobCreate
 from switchboard.faces.pocketllm import schemas, translate
+from switchboard.faces.pocketllm.auth import PrincipalDep
 from switchboard.faces.pocketllm.envelope import ok
-from switchboard.faces.pocketllm.routes.common import (
-    SOURCE,
-    PrincipalDep,
-    admit,
-    media_base,
-    v1_router,
-)
+from switchboard.faces.pocketllm.routes.common import SOURCE, admit, media_base, v1_router
 
 _IMAGE_FIELDS = ("prompt", "model", "size", "quality", "style", "n", "provider")
 

@@ -13,8 +13,9 @@ from switchboard.core.errors import ErrorKind, Invalid
 from switchboard.core.jobs.errors import JobStateConflict
 from switchboard.core.jobs.schemas import JobStatus
 from switchboard.faces.pocketllm import translate
+from switchboard.faces.pocketllm.auth import PrincipalDep
 from switchboard.faces.pocketllm.envelope import ok
-from switchboard.faces.pocketllm.routes.common import PrincipalDep, admit, media_base, v1_router
+from switchboard.faces.pocketllm.routes.common import admit, media_base, v1_router
 
 router = v1_router(admit("jobs"))
 

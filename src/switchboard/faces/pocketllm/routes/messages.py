@@ -21,9 +21,10 @@ from switchboard.core.errors import ErrorKind
 from switchboard.core.events.schemas import Event
 from switchboard.core.llm import TextDelta
 from switchboard.faces.pocketllm import chat_config, schemas, translate
+from switchboard.faces.pocketllm.auth import PrincipalDep
 from switchboard.faces.pocketllm.envelope import ok
 from switchboard.faces.pocketllm.errors import message_of
-from switchboard.faces.pocketllm.routes.common import SOURCE, PrincipalDep, admit, v1_router
+from switchboard.faces.pocketllm.routes.common import SOURCE, admit, v1_router
 
 router = v1_router(admit("chat"))
 

@@ -17,9 +17,10 @@ from switchboard.core.catalog.saved import ModelSelection
 from switchboard.core.container import Services
 from switchboard.core.errors import ErrorKind, Invalid, NotFound, Unauthenticated
 from switchboard.faces.pocketllm import schemas, translate
+from switchboard.faces.pocketllm.auth import AUTH, PrincipalDep
 from switchboard.faces.pocketllm.catalog import CATALOG_KEYS, ModelFilters, catalog_fields
 from switchboard.faces.pocketllm.envelope import bare, ok
-from switchboard.faces.pocketllm.routes.common import AUTH, PrincipalDep, admit, v1_router
+from switchboard.faces.pocketllm.routes.common import admit, v1_router
 
 router = v1_router(admit("models"))
 

@@ -9,12 +9,9 @@ from switchboard.api.openapi import raises
 from switchboard.core.accounts.schemas import UserUpdate
 from switchboard.core.errors import ErrorKind
 from switchboard.faces.pocketllm import schemas, translate
+from switchboard.faces.pocketllm.auth import PrincipalDep
 from switchboard.faces.pocketllm.envelope import ok
-from switchboard.faces.pocketllm.routes.common import (
-    PrincipalDep,
-    admit,
-    v1_router,
-)
+from switchboard.faces.pocketllm.routes.common import admit, v1_router
 
 router = v1_router(admit())
 

@@ -11,13 +11,10 @@ from switchboard.api.openapi import UPSTREAM, raises
 from switchboard.core.errors import Invalid, UpstreamRejected
 from switchboard.core.providers.schemas import ConnectionUpdate
 from switchboard.faces.pocketllm import schemas, translate
+from switchboard.faces.pocketllm.auth import PrincipalDep
 from switchboard.faces.pocketllm.catalog import ModelFilters, catalog_fields
 from switchboard.faces.pocketllm.envelope import bare, ok
-from switchboard.faces.pocketllm.routes.common import (
-    PrincipalDep,
-    admit,
-    v1_router,
-)
+from switchboard.faces.pocketllm.routes.common import admit, v1_router
 
 ProviderPath = Annotated[schemas.ProviderName, Path()]
 # Reading needs the `models` scope; changing credentials needs a signed-in session.
