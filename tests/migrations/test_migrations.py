@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Boolean, Integer, String, column, inspect, select, table, text
+from sqlalchemy import String, column, inspect, select, table, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -23,6 +23,7 @@ from switchboard.migrations.runner import (
     upgrade_to_head,
 )
 from tests.fixtures.database import BASE_DATABASE_URL as TEST_DATABASE_URL
+from tests.migrations.rows import user_row, users_table
 
 
 @pytest.fixture
@@ -77,37 +78,11 @@ IDENTITIES = "2fdde15e1daf"
 
 # users as they were before the identities migration (only the NOT NULL columns and the
 # ones the migration moves).
-_old_users = table(
-    "users",
-    column("id", String),
-    column("email", String),
-    column("google_sub", String),
-    column("is_admin", Boolean),
-    column("is_owner", Boolean),
-    column("is_active", Boolean),
-    column("token_version", Integer),
-    column("survey_completed", Boolean),
-    column("subscription_tier", String),
-    column("created_at", UTCDateTime()),
-    column("updated_at", UTCDateTime()),
-)
+_old_users = users_table(column("google_sub", String))
 
 
 def _old_user(user_id: str, email: str, google_sub: str | None) -> dict[str, object]:
-    now = utcnow()
-    return {
-        "id": user_id,
-        "email": email,
-        "google_sub": google_sub,
-        "is_admin": False,
-        "is_owner": False,
-        "is_active": True,
-        "token_version": 0,
-        "survey_completed": False,
-        "subscription_tier": "free",
-        "created_at": now,
-        "updated_at": now,
-    }
+    return user_row(user_id, email, google_sub=google_sub)
 
 
 def user_columns(connection: Connection) -> set[str]:

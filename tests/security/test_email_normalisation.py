@@ -5,10 +5,9 @@ existing rows to that form without failing on the duplicates the old rule let in
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 import pytest
-from sqlalchemy import Boolean, Integer, String, column, select, table
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from switchboard.core.accounts.errors import EmailTaken
@@ -16,9 +15,9 @@ from switchboard.core.accounts.rules import lookup_email, normalize_email
 from switchboard.core.accounts.schemas import UserCreate
 from switchboard.core.container import Services
 from switchboard.kit.clock import utcnow
-from switchboard.kit.db import UTCDateTime
 from switchboard.migrations.runner import upgrade_to
 from tests.fixtures.app import Harness
+from tests.migrations.rows import user_row, users_table
 from tests.migrations.test_migrations import scratch_engine
 
 __all__ = ["scratch_engine"]  # an empty database of the suite's kind (SQLite or PostgreSQL)
@@ -103,35 +102,12 @@ class TestEverywhere:
 BEFORE = "2fdde15e1daf"
 NORMALISE = "4b8d0f2c6e31"
 
-_users = table(
-    "users",
-    column("id", String),
-    column("email", String),
-    column("is_admin", Boolean),
-    column("is_owner", Boolean),
-    column("is_active", Boolean),
-    column("token_version", Integer),
-    column("survey_completed", Boolean),
-    column("subscription_tier", String),
-    column("created_at", UTCDateTime()),
-    column("updated_at", UTCDateTime()),
-)
+_users = users_table()
 
 
-def _row(user_id: str, email: str, minute: int) -> dict[str, Any]:
+def _row(user_id: str, email: str, minute: int) -> dict[str, object]:
     at = utcnow().replace(year=2026, month=1, day=1, hour=0, minute=minute, microsecond=0)
-    return {
-        "id": user_id,
-        "email": email,
-        "is_admin": False,
-        "is_owner": False,
-        "is_active": True,
-        "token_version": 0,
-        "survey_completed": False,
-        "subscription_tier": "free",
-        "created_at": at,
-        "updated_at": at,
-    }
+    return user_row(user_id, email, at=at)
 
 
 def ids(n: int) -> list[str]:

@@ -10,29 +10,18 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import JSON, Boolean, Integer, String, column, inspect, select, table
+from sqlalchemy import JSON, Boolean, String, column, inspect, select, table
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from switchboard.kit.clock import utcnow
 from switchboard.kit.db import UTCDateTime, create_engine
 from switchboard.migrations.runner import downgrade_to, upgrade_to
+from tests.migrations.rows import user_row, users_table
 
 BEFORE = "2fdde15e1daf"
 TRUST_COLUMN = "3a7c9e1b5d20"
 
-_users = table(
-    "users",
-    column("id", String),
-    column("email", String),
-    column("is_admin", Boolean),
-    column("is_owner", Boolean),
-    column("is_active", Boolean),
-    column("token_version", Integer),
-    column("survey_completed", Boolean),
-    column("subscription_tier", String),
-    column("created_at", UTCDateTime()),
-    column("updated_at", UTCDateTime()),
-)
+_users = users_table()
 _connections = table(
     "provider_connections",
     column("id", String),
@@ -71,23 +60,7 @@ async def test_private_ok_leaves_the_settings_and_no_row_is_trusted(engine: Asyn
     await upgrade_to(engine, BEFORE)
     now = utcnow()
     async with engine.begin() as db:
-        await db.execute(
-            _users.insert(),
-            [
-                {
-                    "id": "u1",
-                    "email": "u1@example.com",
-                    "is_admin": False,
-                    "is_owner": False,
-                    "is_active": True,
-                    "token_version": 0,
-                    "survey_completed": False,
-                    "subscription_tier": "free",
-                    "created_at": now,
-                    "updated_at": now,
-                }
-            ],
-        )
+        await db.execute(_users.insert(), [user_row("u1", "u1@example.com", at=now)])
         await db.execute(
             _connections.insert(),
             [
