@@ -10,7 +10,8 @@ adapter's own message, redacted again with the endpoint's key as a known secret.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 
 import structlog
 
@@ -67,34 +68,31 @@ class LoggedProvider:
         self.inner = inner
         self._endpoint = endpoint
 
-    def _failed(self, error: SwitchboardError, call: str, model: str | None = None) -> None:
-        log_upstream_failure(error, self._endpoint, call, model)
+    @contextmanager
+    def _logged(self, call: str, model: str | None = None) -> Iterator[None]:
+        try:
+            yield
+        except SwitchboardError as exc:
+            log_upstream_failure(exc, self._endpoint, call, model)
+            raise
 
     async def list_models(self) -> list[ModelInfo]:
         """The inner provider's catalog."""
-        try:
+        with self._logged("list_models"):
             return await self.inner.list_models()
-        except SwitchboardError as exc:
-            self._failed(exc, "list_models")
-            raise
 
     async def chat(self, request: ChatRequest) -> ChatResult:
         """One whole completion."""
-        try:
+        with self._logged("chat", request.model):
             return await self.inner.chat(request)
-        except SwitchboardError as exc:
-            self._failed(exc, "chat", request.model)
-            raise
 
     async def stream_chat(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
         """The inner stream, event by event; closing this closes it."""
         upstream = self.inner.stream_chat(request)
         try:
-            async for event in upstream:
-                yield event
-        except SwitchboardError as exc:
-            self._failed(exc, "stream_chat", request.model)
-            raise
+            with self._logged("stream_chat", request.model):
+                async for event in upstream:
+                    yield event
         finally:
             close = getattr(upstream, "aclose", None)
             if close is not None:
@@ -102,27 +100,18 @@ class LoggedProvider:
 
     async def embed(self, model: str, inputs: list[str]) -> EmbeddingResult:
         """One vector per input."""
-        try:
+        with self._logged("embed", model):
             return await self.inner.embed(model, inputs)
-        except SwitchboardError as exc:
-            self._failed(exc, "embed", model)
-            raise
 
     async def generate_image(self, request: ImageRequest) -> list[GeneratedImage]:
         """Generated images."""
-        try:
+        with self._logged("generate_image", request.model):
             return await self.inner.generate_image(request)
-        except SwitchboardError as exc:
-            self._failed(exc, "generate_image", request.model)
-            raise
 
     async def test_connection(self) -> None:
         """Whether the credential works."""
-        try:
+        with self._logged("test_connection"):
             await self.inner.test_connection()
-        except SwitchboardError as exc:
-            self._failed(exc, "test_connection")
-            raise
 
 
 class LoggedProviderFactory(DefaultProviderFactory):
