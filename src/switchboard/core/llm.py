@@ -105,6 +105,9 @@ class ChatRequest:
     tool_choice: str | dict[str, Any] | None = None
     response_format: dict[str, Any] | None = None
     user: str | None = None
+    # Ask for the model's reasoning where the vendor can show it: "low" | "medium" |
+    # "high" (OpenAI's reasoning_effort; a thinking budget or switch elsewhere).
+    reasoning: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,11 +132,20 @@ class ChatResult:
     usage: Usage | None = None
     tool_calls: tuple[ToolCall, ...] = ()
     model: str | None = None
+    # The model's reasoning, where the vendor returns it apart from the answer.
+    thinking: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class TextDelta:
     """A piece of the reply's text, in order."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ThinkingDelta:
+    """A piece of the model's reasoning ("thinking"), shown apart from the answer."""
 
     text: str
 
@@ -156,7 +168,7 @@ class StreamEnd:
     usage: Usage | None = None
 
 
-StreamEvent = TextDelta | ToolCallDelta | StreamEnd
+StreamEvent = TextDelta | ThinkingDelta | ToolCallDelta | StreamEnd
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from switchboard.kit.clock import utcnow
@@ -39,6 +39,9 @@ class Message(Base):
     latency_ms: Mapped[float | None]
     first_token_ms: Mapped[float | None]
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # A reply's typed parts (thinking, tool calls and results, text) in order, when it
+    # had more than text (`core.turns.parts`); None for a plain reply.
+    parts: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     completed_at: Mapped[datetime | None]
     # While streaming: the replica producing the reply and until when it vouches for it

@@ -32,18 +32,16 @@ from switchboard.core.conversations.service import ConversationService
 from switchboard.core.errors import SwitchboardError, UpstreamUnavailable
 from switchboard.core.events.ports import EventBus
 from switchboard.core.events.schemas import SYSTEM_TOPIC, Event
-from switchboard.core.llm import (
-    ChatMessage,
-    ChatRequest,
-    ModelRef,
-    StreamEnd,
-    StreamEvent,
-    TextDelta,
-    Usage,
-)
+from switchboard.core.llm import ChatMessage, ChatRequest, ModelRef, TextDelta, ThinkingDelta, Usage
 from switchboard.core.providers.ports import ChatProvider
 from switchboard.core.providers.service import ProviderService, ProviderSetup
+from switchboard.core.turns.events import ToolFinished, ToolStarted, TurnEvent, UsageReport
+from switchboard.core.turns.parts import PartsBuilder, replay
+from switchboard.core.turns.ports import Responder, Turn
+from switchboard.core.turns.publisher import TurnPublisher
+from switchboard.core.turns.single import SingleCall
 from switchboard.core.usage.recorder import UsageEntry, UsageRecorder
+from switchboard.kit.aiter import closing
 from switchboard.kit.clock import utcnow
 from switchboard.kit.db import UnitOfWork
 
@@ -52,6 +50,7 @@ UnitOfWorkFactory = Callable[[], AbstractAsyncContextManager[UnitOfWork]]
 HISTORY_LIMIT = 100
 STOP_EVENT = "reply.stop"
 STREAM_BUFFER = 256
+SINGLE_CALL = SingleCall()
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +63,11 @@ class ReplyOptions:
     max_tokens: int | None = None
     api_key_id: str | None = None
     extra_system_prompt: str | None = None
+    # What produces the reply: one provider call unless a face asks for an agent loop
+    # (or, later, a desktop bridge's relay).
+    responder: Responder | None = None
+    # Ask the model to show its reasoning ("low" | "medium" | "high"), where it can.
+    reasoning: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +86,7 @@ class ReplyFinished:
     error: SwitchboardError | None = None
 
 
-ReplyEvent = ReplyStarted | TextDelta | ReplyFinished
+ReplyEvent = ReplyStarted | TextDelta | ThinkingDelta | ToolStarted | ToolFinished | ReplyFinished
 
 
 @dataclass
@@ -95,6 +99,10 @@ class _Prepared:
     user_message: MessageRead
     assistant_message: MessageRead
     options: ReplyOptions
+    responder: Responder
+    publisher: TurnPublisher
+    streaming: bool
+    parts: PartsBuilder = field(default_factory=PartsBuilder)
     started: float = field(default_factory=time.perf_counter)
     first_token_at: float | None = None
 
@@ -106,6 +114,16 @@ class _Outcome:
     reason: str | None = "interrupted"
     usage: Usage | None = None
     error: SwitchboardError | None = None
+
+    def add_usage(self, usage: Usage) -> None:
+        """Count one model call's tokens (an agent loop makes several)."""
+        if self.usage is None:
+            self.usage = usage
+            return
+        self.usage = Usage(
+            self.usage.prompt_tokens + usage.prompt_tokens,
+            self.usage.completion_tokens + usage.completion_tokens,
+        )
 
 
 class _End:
@@ -144,54 +162,60 @@ class ReplyRunner:
     ) -> tuple[MessageRead, MessageRead]:
         """Store the message, get the whole reply, store it; returns (user, assistant).
 
-        On failure the reply is stored with status `error` and the error is raised.
+        On failure the reply is stored with status `error` (or `partial`, when an agent
+        loop had said something) and the error is raised.
         """
-        prepared = await self._prepare(owner_id, conversation_id, content, options)
-        outcome = _Outcome()
-        live = self.leases.track(prepared.assistant_message.id)  # renewed while it waits
-        task = asyncio.create_task(prepared.provider.chat(prepared.request))
-        self._register(conversation_id, owner_id, task)
-        try:
-            result = await task
-            outcome = _Outcome(result.text, MessageStatus.COMPLETE, None, result.usage)
-        except asyncio.CancelledError:
-            self._interrupted(conversation_id, outcome)
-            if not self._active.was_stopped(conversation_id) or _being_cancelled():
-                task.cancel()
-                await self._finish_shielded(prepared, outcome, live)
-                raise
-        except SwitchboardError as exc:
-            outcome = _Outcome("", MessageStatus.ERROR, exc.message, error=exc)
-        finally:
-            self._active.unregister(conversation_id, task)  # type: ignore[arg-type]
-        final = await self._finish_shielded(prepared, outcome, live)
-        if outcome.error is not None:
-            raise outcome.error
-        return prepared.user_message, final
+        finished: ReplyFinished | None = None
+        started: ReplyStarted | None = None
+        async with closing(self._run(owner_id, conversation_id, content, options, False)) as run:
+            async for item in run:
+                if isinstance(item, ReplyStarted):
+                    started = item
+                elif isinstance(item, ReplyFinished):
+                    finished = item
+        assert started is not None and finished is not None
+        if finished.error is not None:
+            raise finished.error
+        return started.user_message, finished.message
 
-    async def stream(
+    def stream(
         self, owner_id: str, conversation_id: str, content: str, options: ReplyOptions
     ) -> AsyncIterator[ReplyEvent]:
-        """Store the message, then yield the reply's text as it arrives, then its final row."""
-        prepared = await self._prepare(owner_id, conversation_id, content, options)
+        """Store the message, then yield the reply's events as they come, then its final
+        row. Nothing is stored until the first event is asked for."""
+        return self._run(owner_id, conversation_id, content, options, True)
+
+    async def _run(
+        self,
+        owner_id: str,
+        conversation_id: str,
+        content: str,
+        options: ReplyOptions,
+        streaming: bool,
+    ) -> AsyncIterator[ReplyEvent]:
+        prepared = await self._prepare(owner_id, conversation_id, content, options, streaming)
         outcome = _Outcome()
         live = self.leases.track(prepared.assistant_message.id)
         text = live.pending
         try:
             # Inside the try: a consumer leaving right after the start must not leave the
             # reply `streaming` forever.
+            await prepared.publisher.started(_started_data(prepared))
             yield ReplyStarted(prepared.user_message, prepared.assistant_message)
-            # aclosing: when the consumer leaves mid-stream, the pump (and with it the
-            # upstream call) is closed now, not whenever the generator is collected.
-            async with contextlib.aclosing(self._pump(prepared)) as events:
+            # closing: when the consumer leaves mid-stream, the pump (and with it the
+            # responder's work) is closed now, not whenever the generator is collected.
+            async with closing(self._pump(prepared)) as events:
                 async for item in events:
+                    if isinstance(item, UsageReport):
+                        outcome.add_usage(item.usage)
+                        continue
                     if isinstance(item, TextDelta):
-                        if prepared.first_token_at is None:
+                        if streaming and prepared.first_token_at is None:
                             prepared.first_token_at = time.perf_counter()
                         self.leases.add(live, item.text)
-                        yield item
-                    elif isinstance(item, StreamEnd):
-                        outcome.usage = item.usage
+                    prepared.parts.add(item)
+                    await prepared.publisher.add(item)
+                    yield item
             outcome.status, outcome.reason = MessageStatus.COMPLETE, None
         except asyncio.CancelledError:
             self._interrupted(conversation_id, outcome)
@@ -257,7 +281,12 @@ class ReplyRunner:
 
     # -- steps ---------------------------------------------------------------------------
     async def _prepare(
-        self, owner_id: str, conversation_id: str, content: str, options: ReplyOptions
+        self,
+        owner_id: str,
+        conversation_id: str,
+        content: str,
+        options: ReplyOptions,
+        streaming: bool,
     ) -> _Prepared:
         if self._closing:
             raise ShuttingDown()
@@ -291,26 +320,38 @@ class ReplyRunner:
             messages=_context(system, history, content),
             temperature=_first(options.temperature, settings.get("temperature")),
             max_tokens=_first(options.max_tokens, settings.get("max_tokens")),
+            reasoning=options.reasoning,
         )
         return _Prepared(
-            owner_id, conversation.id, ref, provider, request, user_message, assistant, options
+            owner_id,
+            conversation.id,
+            ref,
+            provider,
+            request,
+            user_message,
+            assistant,
+            options,
+            responder=options.responder or SINGLE_CALL,
+            publisher=TurnPublisher(self._bus, conversation.id, assistant.id),
+            streaming=streaming,
         )
 
-    async def _pump(self, prepared: _Prepared) -> AsyncGenerator[StreamEvent, None]:
-        """Read the upstream in its own task, so that a stop can cancel it at any point."""
-        queue: asyncio.Queue[StreamEvent | SwitchboardError | _End] = asyncio.Queue(STREAM_BUFFER)
+    async def _pump(self, prepared: _Prepared) -> AsyncGenerator[TurnEvent, None]:
+        """Run the responder in its own task, so that a stop can cancel it at any point."""
+        queue: asyncio.Queue[TurnEvent | SwitchboardError | _End] = asyncio.Queue(STREAM_BUFFER)
+        turn = Turn(prepared.provider, prepared.request, stream=prepared.streaming)
 
         async def pump() -> None:
-            upstream = prepared.provider.stream_chat(prepared.request)
+            events = prepared.responder.respond(turn)
             try:
-                async for event in upstream:
+                async for event in events:
                     await queue.put(event)
                 await queue.put(_End())
             except SwitchboardError as exc:
                 await queue.put(exc)
             finally:
                 with contextlib.suppress(SwitchboardError):
-                    await _aclose(upstream)
+                    await _aclose(events)
 
         task = asyncio.create_task(pump())
         self._register(prepared.conversation_id, prepared.owner_id, task)
@@ -372,9 +413,11 @@ class ReplyRunner:
                 row.prompt_tokens = outcome.usage.prompt_tokens
                 row.completion_tokens = outcome.usage.completion_tokens
                 row.cost_usd = cost
+            row.parts = prepared.parts.stored()
             row.completed_at = utcnow()
             row.lease_owner, row.lease_expires_at = None, None
             final = MessageRead.model_validate(row)
+        await prepared.publisher.finished(outcome.status.value, outcome.reason, outcome.usage)
         if outcome.usage is not None:
             self._recorder.record(
                 UsageEntry(
@@ -405,10 +448,21 @@ def _context(system: str, history: list[Any], content: str) -> list[ChatMessage]
     if system:
         messages.append(ChatMessage(role="system", content=system))
     for row in history:
-        if row.role in ("user", "assistant") and row.content:
+        if row.role == "assistant" and row.parts:
+            messages.extend(replay(row.parts))  # its tool calls and results too
+        elif row.role in ("user", "assistant") and row.content:
             messages.append(ChatMessage(role=row.role, content=row.content))
     messages.append(ChatMessage(role="user", content=content))
     return messages
+
+
+def _started_data(prepared: _Prepared) -> dict[str, Any]:
+    return {
+        "user_message_id": prepared.user_message.id,
+        "provider": prepared.ref.provider,
+        "model": prepared.ref.model,
+        "source": prepared.options.source,
+    }
 
 
 def _first(*values: Any) -> Any:

@@ -85,5 +85,8 @@ class MessageRead(BaseModel):
     latency_ms: float | None
     first_token_ms: float | None
     attributes: dict[str, Any]
+    # Thinking, tool calls and tool results in order (`core.turns.parts`); None when the
+    # reply is plain text.
+    parts: list[dict[str, Any]] | None = None
     created_at: datetime
     completed_at: datetime | None
