@@ -4,6 +4,8 @@ on Redis and one database.
 - a job created through replica A runs on the worker, and its events reach a subscriber
   connected to replica B;
 - a reply streaming from replica A is stopped through replica B;
+- a reply streaming from replica A is followed, delta by delta, by a subscriber to its
+  conversation's topic on replica B;
 - rate limits are shared: requests through A count on B.
 """
 
@@ -204,3 +206,39 @@ async def test_rate_limits_are_shared(replicas: Replicas, engine: object) -> Non
             )
             codes.append(response.status_code)
     assert codes == [200, 200, 200, 200, 200, 429]
+
+
+async def test_a_reply_streaming_on_a_is_followed_on_b(
+    replicas: Replicas, engine: object, openai_upstream: FakeUpstream
+) -> None:
+    user = await replicas.a.user(f"{new_id()}@example.com")
+    answer = " ".join(f"word{i}" for i in range(30))
+    openai_upstream.reply(answer)
+    events: list[Any] = []
+    live = asyncio.Event()
+    async with httpx.AsyncClient(timeout=30) as client:
+        chat = await client.post(
+            replicas.a.url + "/v1/chats",
+            json={"title": "t", "model_config": {"provider": "openai", "model": "fake-model"}},
+            headers=user.token_headers,
+        )
+        chat_id = chat.json()["data"]["id"]
+        url = replicas.b.url + f"/switchboard/v1/events?topic=session:{chat_id}"
+        listener = asyncio.create_task(collect_events(client, url, user, events, live))
+        await until_set(live, timeout=10)
+        sent = await client.post(
+            replicas.a.url + f"/v1/chats/{chat_id}/messages",
+            json={"content": "go", "stream": True},
+            headers=user.token_headers,
+        )
+        assert sent.status_code == 200
+        await eventually(
+            lambda: any(e["type"] == "turn.finished" for e in events),
+            timeout=20,
+            what="turn.finished on B",
+        )
+        listener.cancel()
+    types = [e["type"] for e in events]
+    assert types[0] == "turn.started" and types[-1] == "turn.finished"
+    assert "".join(e["data"]["text"] for e in events if e["type"] == "turn.delta") == answer
+    assert events[-1]["data"]["status"] == "complete"
