@@ -1,10 +1,10 @@
 """Producing an assistant reply, blocking or streamed, without losing what was said.
 
 The runner owns its units of work, as a job does: the user's message and an assistant
-message in status `streaming` are committed before the provider is called; the reply is
-finished in a second unit of work as `complete`, or — on stop, client disconnect,
-upstream failure or shutdown — as `partial` or `error` with the text received so far
-and a reason. That final write is shielded from cancellation, so it is never lost.
+message in status `streaming` are committed before its responder (one provider call, or
+an agent loop with tools: `core.turns`) starts; the reply is finished in a second unit
+of work as `complete`, or — on stop, client disconnect, upstream failure or shutdown —
+as `partial` or `error` with the text received so far and a reason. That final write is shielded from cancellation, so it is never lost.
 
 Meanwhile the text so far is flushed to the row under this replica's lease
 (`leases.ReplyLeases`), so that a replica killed mid-reply leaves the text its clients
@@ -14,7 +14,6 @@ saw; the sweep finishes such rows as `partial` with reason `server_restart`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
@@ -208,14 +207,9 @@ class ReplyRunner:
                 async for item in events:
                     if isinstance(item, UsageReport):
                         outcome.add_usage(item.usage)
-                        continue
-                    if isinstance(item, TextDelta):
-                        if streaming and prepared.first_token_at is None:
-                            prepared.first_token_at = time.perf_counter()
-                        self.leases.add(live, item.text)
-                    prepared.parts.add(item)
-                    await prepared.publisher.add(item)
-                    yield item
+                    else:
+                        await self._record(prepared, live, item)
+                        yield item
             outcome.status, outcome.reason = MessageStatus.COMPLETE, None
         except asyncio.CancelledError:
             self._interrupted(conversation_id, outcome)
@@ -234,6 +228,16 @@ class ReplyRunner:
         outcome.text = text.text
         final = await self._finish_shielded(prepared, outcome, live)
         yield ReplyFinished(final, outcome.error)
+
+    async def _record(self, prepared: _Prepared, live: LiveReply, item: TurnEvent) -> None:
+        """Keep one event of the reply: its text flushed under the lease, its part, and
+        its copy for the reply's watchers on the bus."""
+        if isinstance(item, TextDelta):
+            if prepared.streaming and prepared.first_token_at is None:
+                prepared.first_token_at = time.perf_counter()
+            self.leases.add(live, item.text)
+        prepared.parts.add(item)
+        await prepared.publisher.add(item)
 
     async def stop(self, owner_id: str, conversation_id: str) -> bool:
         """Stop the owner's reply in flight, on whichever replica produces it.
@@ -342,16 +346,13 @@ class ReplyRunner:
         turn = Turn(prepared.provider, prepared.request, stream=prepared.streaming)
 
         async def pump() -> None:
-            events = prepared.responder.respond(turn)
             try:
-                async for event in events:
-                    await queue.put(event)
+                async with closing(prepared.responder.respond(turn)) as events:
+                    async for event in events:
+                        await queue.put(event)
                 await queue.put(_End())
             except SwitchboardError as exc:
                 await queue.put(exc)
-            finally:
-                with contextlib.suppress(SwitchboardError):
-                    await _aclose(events)
 
         task = asyncio.create_task(pump())
         self._register(prepared.conversation_id, prepared.owner_id, task)
@@ -482,9 +483,3 @@ def _raise_pump_end(task: asyncio.Task[None]) -> None:
     if exc is not None:
         raise UpstreamUnavailable("The provider's stream failed unexpectedly") from exc
     raise UpstreamUnavailable("The provider's stream ended unexpectedly")
-
-
-async def _aclose(iterator: AsyncIterator[Any]) -> None:
-    close = getattr(iterator, "aclose", None)
-    if close is not None:
-        await close()
