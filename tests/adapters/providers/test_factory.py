@@ -1,17 +1,28 @@
-"""The provider factory: dispatch by kind, caching per endpoint, unknown kinds refused."""
+"""The provider factory: dispatch by kind, caching per endpoint, unknown kinds refused,
+and its registry in step with the one kind table."""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import AsyncIterator
 
 import pytest
 
 from switchboard.adapters.http import OutboundClients
+from switchboard.adapters.providers import factory as factory_module
 from switchboard.adapters.providers.echo import EchoProvider
-from switchboard.adapters.providers.factory import DefaultProviderFactory
+from switchboard.adapters.providers.factory import ADAPTERS, DefaultProviderFactory
 from switchboard.adapters.providers.openai import OpenAIProvider
 from switchboard.core.errors import Invalid
-from switchboard.core.providers.ports import BaseUrlPolicy, ProviderEndpoint
+from switchboard.core.providers.kinds import PROVIDER_KINDS
+from switchboard.core.providers.ports import (
+    BaseUrlPolicy,
+    Capability,
+    EmbeddingProvider,
+    ImageProvider,
+    ModelAdministration,
+    ProviderEndpoint,
+)
 from switchboard.kit.netpolicy import BlockedUrl
 
 
@@ -48,6 +59,48 @@ class TestFactory:
         with pytest.raises(Invalid) as caught:
             factory.provider(endpoint("carrier-pigeon"))
         assert caught.value.code == "unknown_provider_kind"
+
+
+# The ports an adapter may have besides chat, each with one of its methods.
+OPTIONAL_PORTS = {
+    Capability.EMBEDDINGS: (EmbeddingProvider, "embed"),
+    Capability.IMAGES: (ImageProvider, "generate_image"),
+    Capability.MODEL_ADMIN: (ModelAdministration, "local_models"),
+}
+
+
+class TestKindRegistry:
+    def test_adapters_serve_exactly_the_kinds_that_chat(self) -> None:
+        chat_kinds = {k.name for k in PROVIDER_KINDS.values() if k.can(Capability.CHAT)}
+
+        assert chat_kinds == ADAPTERS.keys()
+
+    @pytest.mark.parametrize("kind", sorted(ADAPTERS))
+    def test_each_adapter_has_the_ports_of_its_kind_and_no_others(self, kind: str) -> None:
+        module, name = ADAPTERS[kind]
+        adapter = getattr(importlib.import_module(module), name)
+        capabilities = PROVIDER_KINDS[kind].capabilities
+
+        for capability, (port, method) in OPTIONAL_PORTS.items():
+            assert (capability in capabilities) == callable(getattr(adapter, method, None)), (
+                f"{name} and the kind table disagree on {capability} ({port.__name__})"
+            )
+
+    @pytest.mark.parametrize("kind", sorted(ADAPTERS))
+    def test_a_built_provider_is_an_instance_of_its_ports(
+        self, factory: DefaultProviderFactory, kind: str
+    ) -> None:
+        built = factory.provider(endpoint(kind, base_url="http://10.0.0.5:8000"))
+        capabilities = PROVIDER_KINDS[kind].capabilities
+
+        for capability, (port, _) in OPTIONAL_PORTS.items():
+            assert isinstance(built, port) == (capability in capabilities)
+
+    def test_a_disagreement_stops_the_start(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.delitem(ADAPTERS, "ollama")
+
+        with pytest.raises(RuntimeError, match="ollama"):
+            factory_module.check_registry()
 
 
 class TestBaseUrlPolicy:

@@ -11,10 +11,15 @@ import pytest
 import structlog
 from structlog.testing import capture_logs
 
-from switchboard.adapters.providers.logged import LoggedProvider
+from switchboard.adapters.providers.logged import LoggedProvider, logged
 from switchboard.core.errors import Invalid, UpstreamUnavailable
 from switchboard.core.llm import ChatMessage, ChatRequest, StreamEvent, TextDelta
-from switchboard.core.providers.ports import ProviderEndpoint
+from switchboard.core.providers.ports import (
+    EmbeddingProvider,
+    ImageProvider,
+    ModelAdministration,
+    ProviderEndpoint,
+)
 from tests.fixtures.app import Harness
 from tests.fixtures.upstreams.base import FakeUpstream
 from tests.fixtures.upstreams.fixtures import OPENAI_TEST_KEY
@@ -108,3 +113,60 @@ async def test_errors_that_are_not_the_upstreams_are_not_logged_here() -> None:
     with capture_logs() as logs, pytest.raises(Invalid):
         await provider.chat(REQUEST)
     assert warnings(logs) == []
+
+
+class ChatOnly:
+    """A provider with the chat port only (as Anthropic's adapter)."""
+
+    async def chat(self, request: ChatRequest) -> Any:
+        raise UpstreamUnavailable("down")
+
+
+class Admin(ChatOnly):
+    """A provider with chat and model administration (as Ollama's adapter)."""
+
+    async def embed(self, model: str, inputs: list[str]) -> Any:
+        raise UpstreamUnavailable("down")
+
+    async def local_models(self) -> Any:
+        return []
+
+    async def model_details(self, name: str) -> Any:
+        return None
+
+    async def load_model(self, name: str) -> Any:
+        raise UpstreamUnavailable("Ollama could not be reached")
+
+    async def unload_model(self, name: str) -> Any:
+        return None
+
+    async def model_status(self, name: str) -> Any:
+        return None
+
+
+def test_the_wrapper_claims_no_port_the_provider_lacks() -> None:
+    wrapped = logged(ChatOnly(), ENDPOINT)  # type: ignore[arg-type]
+
+    assert not isinstance(wrapped, EmbeddingProvider)
+    assert not isinstance(wrapped, ImageProvider)
+    assert not isinstance(wrapped, ModelAdministration)
+
+
+def test_the_wrapper_has_every_port_the_provider_has() -> None:
+    wrapped = logged(Admin(), ENDPOINT)  # type: ignore[arg-type]
+
+    assert isinstance(wrapped, EmbeddingProvider)
+    assert isinstance(wrapped, ModelAdministration)
+    assert not isinstance(wrapped, ImageProvider)
+    assert type(wrapped) is type(logged(Admin(), ENDPOINT))  # type: ignore[arg-type]
+
+
+async def test_model_administration_failures_are_logged() -> None:
+    wrapped = logged(Admin(), ENDPOINT)  # type: ignore[arg-type]
+    assert isinstance(wrapped, ModelAdministration)
+
+    with capture_logs() as logs, pytest.raises(UpstreamUnavailable):
+        await wrapped.load_model("llama3.2:1b")
+
+    [line] = warnings(logs)
+    assert (line["model"], line["call"]) == ("llama3.2:1b", "load_model")

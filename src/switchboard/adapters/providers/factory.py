@@ -14,10 +14,13 @@ from collections import OrderedDict
 from typing import Protocol
 
 from switchboard.adapters.http import OutboundClients
+from switchboard.core.bridge.ports import BridgeRelay
 from switchboard.core.errors import Invalid
-from switchboard.core.providers.ports import ChatProvider, ProviderEndpoint
+from switchboard.core.providers.kinds import PROVIDER_KINDS
+from switchboard.core.providers.ports import Capability, ChatProvider, ProviderEndpoint
 
-# kind -> (module, class); every class takes (endpoint, clients, timeout, connect_timeout).
+# kind -> (module, class); every class takes (endpoint, clients, timeout, connect_timeout)
+# and implements the ports of its kind's capabilities in `core.providers.kinds`, no more.
 ADAPTERS: dict[str, tuple[str, str]] = {
     "openai": ("switchboard.adapters.providers.openai", "OpenAIProvider"),
     "echo": ("switchboard.adapters.providers.echo", "EchoProvider"),
@@ -26,6 +29,20 @@ ADAPTERS: dict[str, tuple[str, str]] = {
     "ollama": ("switchboard.adapters.providers.ollama", "OllamaProvider"),
 }
 MAX_CACHED = 1024
+
+
+def check_registry() -> None:
+    """Fail unless `ADAPTERS` serves exactly the kinds that chat (the kinds this factory
+    builds); the others (comfyui) have adapters of their own. Run at import, so a kind
+    added to one list and not the other stops the process at start-up."""
+    chat_kinds = {k.name for k in PROVIDER_KINDS.values() if k.can(Capability.CHAT)}
+    if chat_kinds != ADAPTERS.keys():
+        raise RuntimeError(
+            f"provider kinds and adapters disagree: {sorted(chat_kinds ^ ADAPTERS.keys())}"
+        )
+
+
+check_registry()
 
 CacheKey = tuple[str, str, str, str, bool]
 
@@ -57,9 +74,16 @@ class DefaultProviderFactory:
     """Builds and caches provider adapters; all of them share `clients`' pools."""
 
     def __init__(
-        self, clients: OutboundClients, timeout: float = 120.0, connect_timeout: float = 10.0
+        self,
+        clients: OutboundClients,
+        timeout: float = 120.0,
+        connect_timeout: float = 10.0,
+        *,
+        relay: BridgeRelay | None = None,
     ) -> None:
         self._clients = clients
+        # Reaches endpoints with a `bridge_id` (a user's desktop); None: none in this process.
+        self._relay = relay
         self._timeout = timeout
         self._connect_timeout = connect_timeout
         # Least recently used first: per-user keys make the set of endpoints unbounded.
@@ -67,6 +91,8 @@ class DefaultProviderFactory:
 
     def provider(self, endpoint: ProviderEndpoint) -> ChatProvider:
         """The provider for `endpoint` (cached); `Invalid` for an unknown kind."""
+        if endpoint.bridge_id is not None:
+            return self._bridged(endpoint)
         key = _cache_key(endpoint)
         cached = self._cache.get(key)
         if cached is not None:
@@ -80,6 +106,14 @@ class DefaultProviderFactory:
             # Dropping a provider is enough: the pools it used belong to `clients`.
             self._cache.popitem(last=False)
         return provider
+
+    def _bridged(self, endpoint: ProviderEndpoint) -> ChatProvider:
+        # Not cached: a relayed provider pools nothing, so building one costs little.
+        from switchboard.adapters.providers.ollama.relay import bridged_ollama
+
+        return bridged_ollama(
+            endpoint, self._relay, self._clients, self._timeout, self._connect_timeout
+        )
 
     async def check_base_url(self, url: str, *, private_ok: bool) -> None:
         """Refuse (`BlockedUrl`) a base URL the outbound policy would not connect to."""

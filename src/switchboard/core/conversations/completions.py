@@ -98,8 +98,11 @@ class CompletionService:
         if len(inputs) > MAX_EMBEDDING_INPUTS:
             raise Invalid(f"at most {MAX_EMBEDDING_INPUTS} inputs per request", param="input")
         ref = self.resolve(model)
-        provider = await self._provider(caller, ref)
-        result = await provider.embed(ref.model, inputs)
+        # A provider without embeddings fails here, before any upstream call.
+        embedder = await self._providers.embeddings_for(caller.user_id, ref.provider)
+        if self._checkpoint is not None:
+            await self._checkpoint()
+        result = await embedder.embed(ref.model, inputs)
         self._record(caller, ref, result.usage, "embedding")
         return ref, result
 

@@ -25,3 +25,9 @@ class KeyBoundElsewhere(Invalid):
     """A stored key whose saved origin differs from where it would now be sent."""
 
     default_code = "key_origin_mismatch"
+
+
+class CapabilityMissing(Invalid):
+    """A call a provider's kind cannot serve (images from Anthropic, say)."""
+
+    default_code = "unsupported_capability"

@@ -1,8 +1,14 @@
-"""The providers switchboard knows by name, and how each is reached by default."""
+"""The providers switchboard knows by name, and how each is reached by default.
+
+Each names its kind from `kinds.PROVIDER_KINDS`, the one list of adapter families and
+their capabilities; a name with a kind missing there fails at import.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from switchboard.core.providers.kinds import PROVIDER_KINDS, ProviderKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -14,6 +20,15 @@ class KnownProvider:
     default_base_url: str | None
     display_name: str
     needs_key: bool = True
+
+    def __post_init__(self) -> None:
+        if self.kind not in PROVIDER_KINDS:
+            raise ValueError(f"provider {self.name!r} names unknown kind {self.kind!r}")
+
+    @property
+    def provider_kind(self) -> ProviderKind:
+        """The adapter family of this provider, with its capabilities."""
+        return PROVIDER_KINDS[self.kind]
 
 
 KNOWN_PROVIDERS: dict[str, KnownProvider] = {

@@ -24,16 +24,27 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.core.errors import Invalid
 from switchboard.core.providers.cache import EndpointCache
+from switchboard.core.providers.capabilities import (
+    chat_of,
+    embeddings_of,
+    images_of,
+    model_admin_of,
+)
 from switchboard.core.providers.errors import (
     KeyBoundElsewhere,
     ProviderNotConfigured,
     UnknownProvider,
     UnsafeUpstreamUrl,
 )
+from switchboard.core.providers.kinds import require
 from switchboard.core.providers.known import KnownProvider, known_provider
 from switchboard.core.providers.ports import (
     BaseUrlPolicy,
+    Capability,
     ChatProvider,
+    EmbeddingProvider,
+    ImageProvider,
+    ModelAdministration,
     ProviderEndpoint,
     ProviderFactory,
 )
@@ -95,9 +106,40 @@ class ProviderService:
     async def provider_for(
         self, owner_id: str, provider: str, *, connection_id: str | None = None
     ) -> ChatProvider:
-        """A ready provider client for `owner_id`'s call to `provider`."""
-        endpoint = await self.endpoint_for(owner_id, provider, connection_id=connection_id)
-        return self._setup.factory.provider(endpoint)
+        """A ready chat provider for `owner_id`'s call to `provider`."""
+        endpoint = await self._capable(owner_id, provider, Capability.CHAT, connection_id)
+        return chat_of(self._setup.factory, endpoint)
+
+    async def embeddings_for(
+        self, owner_id: str, provider: str, *, connection_id: str | None = None
+    ) -> EmbeddingProvider:
+        """`provider`'s embeddings for `owner_id`; `CapabilityMissing` when it has none."""
+        endpoint = await self._capable(owner_id, provider, Capability.EMBEDDINGS, connection_id)
+        return embeddings_of(self._setup.factory, endpoint)
+
+    async def images_for(
+        self, owner_id: str, provider: str, *, connection_id: str | None = None
+    ) -> ImageProvider:
+        """`provider`'s image generation for `owner_id`; `CapabilityMissing` when it has none."""
+        endpoint = await self._capable(owner_id, provider, Capability.IMAGES, connection_id)
+        return images_of(self._setup.factory, endpoint)
+
+    async def models_admin_for(
+        self, owner_id: str, provider: str, *, connection_id: str | None = None
+    ) -> ModelAdministration:
+        """The model administration of `owner_id`'s `provider` server (Ollama);
+        `CapabilityMissing` for a provider that has none."""
+        endpoint = await self._capable(owner_id, provider, Capability.MODEL_ADMIN, connection_id)
+        return model_admin_of(self._setup.factory, endpoint)
+
+    async def _capable(
+        self, owner_id: str, provider: str, capability: Capability, connection_id: str | None
+    ) -> ProviderEndpoint:
+        # Refused by the kind table before any endpoint is resolved: the same clear error
+        # whether or not the user has set the provider up.
+        known = _known(provider)
+        require(known.kind, known.name, capability)
+        return await self.endpoint_for(owner_id, known.name, connection_id=connection_id)
 
     async def endpoint_for(
         self, owner_id: str, provider: str, *, connection_id: str | None = None

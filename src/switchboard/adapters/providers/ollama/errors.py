@@ -15,7 +15,7 @@ from switchboard.adapters.http import (
     status_error,
 )
 from switchboard.adapters.providers import common
-from switchboard.core.errors import SwitchboardError, UpstreamUnavailable
+from switchboard.core.errors import NotFound, SwitchboardError, UpstreamUnavailable
 
 WHAT = "Ollama"
 
@@ -58,3 +58,15 @@ def translate(exc: BaseException) -> SwitchboardError:
         # status -1: an {"error": ...} line inside a 200 stream.
         return UpstreamUnavailable(f"{WHAT} reported an error", code="upstream_error")
     return common.transport_error(exc, WHAT, unreachable=(ConnectionError,))
+
+
+def translate_for_model(exc: BaseException, model: str) -> SwitchboardError:
+    """`translate`, except that a 404 for a named model says it is not installed."""
+    status = exc.status if isinstance(exc, StatusError) else None
+    if isinstance(exc, ollama.ResponseError):
+        status = exc.status_code
+    if status == 404:
+        return NotFound(
+            f"Model '{model}' is not installed on this {WHAT} server.", code="model_not_found"
+        )
+    return translate(exc)
