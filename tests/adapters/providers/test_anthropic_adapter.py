@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import httpx
 import pytest
 
 from switchboard.adapters.http import OutboundClients
@@ -22,13 +23,13 @@ from switchboard.core.llm import (
     ContentPart,
     FinishReason,
     ImagePart,
-    ImageRequest,
     StreamEnd,
     TextDelta,
     TextPart,
     ToolCall,
     ToolCallDelta,
 )
+from switchboard.core.providers.ports import EmbeddingProvider, ImageProvider
 from tests.adapters.providers.vendor_kit import WEATHER, chat_request, collect, fake_endpoint
 from tests.fixtures.network import refusing_port
 from tests.fixtures.upstreams.anthropic_fake import stream_log
@@ -330,14 +331,13 @@ class TestSecrets:
 
 
 class TestOtherMethods:
-    async def test_embed_and_images_are_unsupported(
+    async def test_has_no_embeddings_or_images(
         self, anthropic_upstream: FakeUpstream, vendor_clients: OutboundClients
     ) -> None:
+        # Anthropic's kind lacks both: the adapter has neither port (no raising stubs).
         p = provider(anthropic_upstream, vendor_clients)
-        with pytest.raises(Invalid):
-            await p.embed("claude-fake", ["x"])
-        with pytest.raises(Invalid):
-            await p.generate_image(ImageRequest(model="claude-fake", prompt="cat"))
+        assert not isinstance(p, EmbeddingProvider)
+        assert not isinstance(p, ImageProvider)
 
     async def test_connection(
         self, anthropic_upstream: FakeUpstream, vendor_clients: OutboundClients
@@ -365,3 +365,104 @@ class TestOutboundPolicy:
         with pytest.raises(Invalid) as caught:
             provider(anthropic_upstream, vendor_clients, base_url="file:///etc/passwd")
         assert caught.value.code == "url_not_allowed"
+
+
+class TestThinkingRules:
+    """Extended thinking is asked for only where the Messages API accepts it."""
+
+    async def test_unset_max_tokens_leaves_room_for_the_answer(
+        self, anthropic_upstream: FakeUpstream, vendor_clients: OutboundClients
+    ) -> None:
+        result = await provider(anthropic_upstream, vendor_clients).chat(ask(reasoning="low"))
+        body = anthropic_upstream.requests[-1].body
+        assert body["thinking"] == {"type": "enabled", "budget_tokens": 1024}
+        assert body["max_tokens"] == 4096 + 1024
+        assert result.thinking == "Thinking about: hello there"
+
+    async def test_the_budget_stays_below_a_callers_max_tokens(
+        self, anthropic_upstream: FakeUpstream, vendor_clients: OutboundClients
+    ) -> None:
+        await provider(anthropic_upstream, vendor_clients).chat(
+            ask(reasoning="high", max_tokens=3000)
+        )
+        body = anthropic_upstream.requests[-1].body
+        assert body["thinking"]["budget_tokens"] == 1500
+        assert body["max_tokens"] == 3000
+
+    async def test_too_small_a_max_tokens_means_no_thinking(
+        self, anthropic_upstream: FakeUpstream, vendor_clients: OutboundClients
+    ) -> None:
+        result = await provider(anthropic_upstream, vendor_clients).chat(
+            ask(reasoning="medium", max_tokens=1024)
+        )
+        assert "thinking" not in anthropic_upstream.requests[-1].body
+        assert result.thinking == ""
+
+    async def test_forced_tool_use_goes_without_thinking(
+        self, anthropic_upstream: FakeUpstream, vendor_clients: OutboundClients
+    ) -> None:
+        request = ask(reasoning="medium", tools=[WEATHER], tool_choice="required")
+        result = await provider(anthropic_upstream, vendor_clients).chat(request)
+        assert "thinking" not in anthropic_upstream.requests[-1].body
+        assert result.finish_reason is FinishReason.TOOL_CALLS
+
+    async def test_a_tool_use_turn_replays_with_reasoning_asked(
+        self, anthropic_upstream: FakeUpstream, vendor_clients: OutboundClients
+    ) -> None:
+        # Thinking was on when the model called the tool; the neutral history kept no
+        # signed thinking block, so the turn goes on without thinking rather than a 400.
+        p = provider(anthropic_upstream, vendor_clients)
+        first = await p.chat(ask("weather?", tools=[WEATHER], reasoning="medium"))
+        assert first.thinking and first.tool_calls
+        messages = [
+            ChatMessage("user", "weather?"),
+            ChatMessage("assistant", "", tool_calls=first.tool_calls),
+            ChatMessage("tool", "sunny", tool_call_id=first.tool_calls[0].id),
+        ]
+        request = ChatRequest(
+            model="claude-fake", messages=messages, tools=[WEATHER], reasoning="medium"
+        )
+        result = await p.chat(request)
+        assert result.text == "tool said: sunny"
+        assert "thinking" not in anthropic_upstream.requests[-1].body
+        events = await collect(p, request)
+        assert isinstance(events[-1], StreamEnd)
+
+    async def test_the_next_turn_thinks_again(
+        self, anthropic_upstream: FakeUpstream, vendor_clients: OutboundClients
+    ) -> None:
+        call = ToolCall("toolu_x", "get_weather", '{"city": "Paris"}')
+        messages = [
+            ChatMessage("user", "weather?"),
+            ChatMessage("assistant", "", tool_calls=(call,)),
+            ChatMessage("tool", "sunny", tool_call_id="toolu_x"),
+            ChatMessage("assistant", "It is sunny."),
+            ChatMessage("user", "thanks"),
+        ]
+        request = ChatRequest(model="claude-fake", messages=messages, reasoning="low")
+        result = await provider(anthropic_upstream, vendor_clients).chat(request)
+        assert result.thinking == "Thinking about: thanks"
+
+    def test_the_fake_refuses_what_the_api_refuses(self, anthropic_upstream: FakeUpstream) -> None:
+        # Without this, the replay test above would pass against a lenient fake.
+        turn = [
+            {"role": "user", "content": "weather?"},
+            {
+                "role": "assistant",
+                "content": [{"type": "tool_use", "id": "t1", "name": "w", "input": {}}],
+            },
+            {
+                "role": "user",
+                "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "ok"}],
+            },
+        ]
+        body = {
+            "model": "claude-fake",
+            "max_tokens": 4096,
+            "messages": turn,
+            "thinking": {"type": "enabled", "budget_tokens": 1024},
+        }
+        headers = {"x-api-key": KEY, "anthropic-version": "2023-06-01"}
+        response = httpx.post(f"{anthropic_upstream.url}/v1/messages", json=body, headers=headers)
+        assert response.status_code == 400
+        assert "thinking" in response.json()["error"]["message"]

@@ -18,8 +18,14 @@ from switchboard.core.llm import (
     StreamEvent,
     TextDelta,
     TextPart,
+    ThinkingDelta,
+    ToolCall,
+    ToolCallDelta,
+    ToolSpec,
 )
 from switchboard.core.providers.ports import ProviderEndpoint
+
+WEATHER = ToolSpec("get_weather", parameters={"type": "object"})
 
 
 @pytest.fixture
@@ -137,3 +143,70 @@ def _png_chunks(png: bytes) -> list[tuple[bytes, bytes]]:
         chunks.append((kind, data))
         offset += 12 + length
     return chunks
+
+
+def with_tools(*messages: ChatMessage, reasoning: str | None = None) -> ChatRequest:
+    return ChatRequest(model="echo", messages=list(messages), tools=[WEATHER], reasoning=reasoning)
+
+
+class TestToolCalling:
+    async def test_a_tool_command_becomes_a_call(self, echo: EchoProvider) -> None:
+        result = await echo.chat(
+            with_tools(ChatMessage("user", '!tool get_weather {"city": "Oslo"}'))
+        )
+        assert result.tool_calls == (ToolCall("echo-call-0", "get_weather", '{"city": "Oslo"}'),)
+        assert result.finish_reason is FinishReason.TOOL_CALLS
+        assert result.text == ""
+
+    async def test_arguments_may_be_left_out(self, echo: EchoProvider) -> None:
+        result = await echo.chat(with_tools(ChatMessage("user", "!tool get_weather")))
+        assert result.tool_calls[0].arguments == "{}"
+
+    @pytest.mark.parametrize(
+        "text", ["!tool get_time {}", "!tool get_weather [1]", "!tool get_weather {oops", "hi"]
+    )
+    async def test_anything_else_is_echoed(self, echo: EchoProvider, text: str) -> None:
+        result = await echo.chat(with_tools(ChatMessage("user", text)))
+        assert result.tool_calls == ()
+        assert result.text == f"Echo: {text}"
+
+    async def test_no_call_without_tools_offered(self, echo: EchoProvider) -> None:
+        result = await echo.chat(ask(ChatMessage("user", "!tool get_weather {}")))
+        assert result.tool_calls == ()
+
+    async def test_the_call_streams_as_deltas(self, echo: EchoProvider) -> None:
+        events = await events_of(
+            echo, with_tools(ChatMessage("user", '!tool get_weather {"a": 1}'))
+        )
+        assert events[:2] == [
+            ToolCallDelta(index=0, id="echo-call-0", name="get_weather"),
+            ToolCallDelta(index=0, arguments='{"a": 1}'),
+        ]
+        assert isinstance(events[-1], StreamEnd)
+        assert events[-1].finish_reason is FinishReason.TOOL_CALLS
+
+    async def test_tool_results_are_answered(self, echo: EchoProvider) -> None:
+        calls = (ToolCall("c1", "get_weather", "{}"), ToolCall("c2", "get_time", "{}"))
+        request = with_tools(
+            ChatMessage("user", "!tool get_weather {}"),
+            ChatMessage("assistant", "", tool_calls=calls),
+            ChatMessage("tool", "sunny", tool_call_id="c1"),
+            ChatMessage("tool", "noon", tool_call_id="c2"),
+        )
+        result = await echo.chat(request)
+        assert result.text == "tool get_weather said: sunny; tool get_time said: noon"
+        assert result.finish_reason is FinishReason.STOP
+
+
+class TestThinking:
+    async def test_thinking_when_reasoning_is_asked(self, echo: EchoProvider) -> None:
+        request = with_tools(ChatMessage("user", "hello"), reasoning="low")
+        result = await echo.chat(request)
+        assert (result.thinking, result.text) == ("Thinking about: hello", "Echo: hello")
+        events = await events_of(echo, request)
+        assert events[0] == ThinkingDelta("Thinking about: hello")
+        assert isinstance(events[1], TextDelta)
+
+    async def test_no_thinking_otherwise(self, echo: EchoProvider) -> None:
+        result = await echo.chat(ask(ChatMessage("user", "hello")))
+        assert result.thinking == ""

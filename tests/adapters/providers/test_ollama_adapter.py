@@ -22,13 +22,13 @@ from switchboard.core.llm import (
     ContentPart,
     FinishReason,
     ImagePart,
-    ImageRequest,
     StreamEnd,
     TextDelta,
     TextPart,
     ToolCall,
     ToolCallDelta,
 )
+from switchboard.core.providers.ports import ImageProvider, ModelAdministration
 from tests.adapters.providers.vendor_kit import WEATHER, chat_request, collect, fake_endpoint
 from tests.fixtures.network import refusing_port
 from tests.fixtures.upstreams.base import FakeUpstream
@@ -316,13 +316,13 @@ class TestOtherMethods:
         assert sent.path == "/api/embed"
         assert sent.body["input"] == ["alpha", "beta gamma"]
 
-    async def test_images_are_unsupported(
+    async def test_has_no_images_but_model_administration(
         self, ollama_upstream: FakeUpstream, vendor_clients: OutboundClients
     ) -> None:
-        with pytest.raises(Invalid):
-            await provider(ollama_upstream, vendor_clients).generate_image(
-                ImageRequest(model=MODEL, prompt="cat")
-            )
+        # Ollama's kind: chat, embeddings and its model API; no image generation.
+        p = provider(ollama_upstream, vendor_clients)
+        assert not isinstance(p, ImageProvider)
+        assert isinstance(p, ModelAdministration)
 
     async def test_connection(
         self, ollama_upstream: FakeUpstream, vendor_clients: OutboundClients

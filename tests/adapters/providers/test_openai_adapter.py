@@ -12,6 +12,7 @@ import pytest
 
 from switchboard.adapters.http import OutboundClients
 from switchboard.adapters.providers.openai import OpenAIProvider
+from switchboard.adapters.providers.openai.convert import StreamState, chat_kwargs, chat_result
 from switchboard.core.errors import (
     Invalid,
     RateLimited,
@@ -30,6 +31,7 @@ from switchboard.core.llm import (
     StreamEvent,
     TextDelta,
     TextPart,
+    ThinkingDelta,
     ToolCall,
     ToolCallDelta,
     ToolSpec,
@@ -168,8 +170,6 @@ class TestChat:
         self, clients: OutboundClients
     ) -> None:
         provider = OpenAIProvider(ProviderEndpoint("openai", "openai", None, "sk-x"), clients, 5, 2)
-        from switchboard.adapters.providers.openai.convert import chat_kwargs
-
         assert provider._official
         assert "max_completion_tokens" in chat_kwargs(
             ask("x", max_tokens=5), completion_tokens_param=True
@@ -514,3 +514,22 @@ class TestSecrets:
         with pytest.raises(UpstreamRejected) as caught:
             await collect(make(openai_upstream, clients, key=secret).stream_chat(ask("hi")))
         assert secret not in "".join(traceback.format_exception(caught.value))
+
+
+class TestReasoningFields:
+    """Servers name the reasoning `reasoning_content` (DeepSeek, vLLM) or `reasoning`."""
+
+    @pytest.mark.parametrize("field", ["reasoning_content", "reasoning"])
+    def test_blocking_message(self, field: str) -> None:
+        completion = {"choices": [{"message": {"content": "42", field: "hmm"}}]}
+        assert chat_result(completion).thinking == "hmm"
+
+    @pytest.mark.parametrize("field", ["reasoning_content", "reasoning"])
+    def test_stream_delta(self, field: str) -> None:
+        chunk = {"choices": [{"index": 0, "delta": {field: "hmm", "content": "42"}}]}
+        assert StreamState().events(chunk) == [ThinkingDelta("hmm"), TextDelta("42")]
+
+    def test_reasoning_effort_is_sent_only_when_asked(self) -> None:
+        asked = chat_kwargs(ask("x", reasoning="low"), completion_tokens_param=False)
+        assert asked["reasoning_effort"] == "low"
+        assert "reasoning_effort" not in chat_kwargs(ask("x"), completion_tokens_param=False)

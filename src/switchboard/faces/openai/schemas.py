@@ -50,6 +50,9 @@ class ChatMessage(_Strict):
     refusal: str | None = None
     audio: dict[str, Any] | None = None
     function_call: dict[str, Any] | None = None
+    # Our replies carry it (DeepSeek's name); clients send it back with the history.
+    # Accepted and left out: models are not shown their old reasoning.
+    reasoning_content: str | None = None
 
 
 class FunctionSpec(_Strict):

@@ -19,6 +19,24 @@ from switchboard.faces.openai import schemas
 from switchboard.faces.openai.errors import error_body
 from switchboard.kit import netpolicy
 
+# OpenAI's reasoning_effort values in the core's three levels ("none" asks for none).
+_REASONING = {
+    "none": None,
+    "minimal": "low",
+    "low": "low",
+    "medium": "medium",
+    "high": "high",
+    "xhigh": "high",
+}
+
+
+def _reasoning(effort: str | None) -> str | None:
+    if effort is None:
+        return None
+    if effort not in _REASONING:
+        raise Invalid(f"Unknown reasoning_effort {effort!r}", param="reasoning_effort")
+    return _REASONING[effort]
+
 
 def chat_request(body: schemas.ChatCompletionRequest) -> llm.ChatRequest:
     """The core request for an OpenAI chat completion request."""
@@ -37,6 +55,7 @@ def chat_request(body: schemas.ChatCompletionRequest) -> llm.ChatRequest:
         tool_choice=body.tool_choice,
         response_format=body.response_format,
         user=body.user,
+        reasoning=_reasoning(body.reasoning_effort),
     )
 
 
@@ -46,6 +65,9 @@ def completion_body(model: str, result: llm.ChatResult) -> dict[str, Any]:
     if result.tool_calls:
         message["tool_calls"] = [_tool_call(c) for c in result.tool_calls]
         message["content"] = result.text or None
+    if result.thinking:
+        # Not in OpenAI's document: DeepSeek's field, which OpenAI's SDKs keep as extra.
+        message["reasoning_content"] = result.thinking
     return {
         "id": _completion_id(),
         "object": "chat.completion",
@@ -86,6 +108,8 @@ async def completion_chunks(
                 continue
             if isinstance(event, llm.TextDelta):
                 yield opening + frame.delta({"content": event.text})
+            elif isinstance(event, llm.ThinkingDelta):
+                yield opening + frame.delta({"reasoning_content": event.text})
             else:
                 yield opening + frame.delta({"tool_calls": [_tool_call_delta(event)]})
             opening = b""

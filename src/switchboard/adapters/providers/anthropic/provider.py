@@ -9,13 +9,10 @@ import httpx2
 
 from switchboard.adapters.http import OutboundClients
 from switchboard.adapters.providers import common
-from switchboard.core.errors import Invalid, UpstreamUnavailable
+from switchboard.core.errors import UpstreamUnavailable
 from switchboard.core.llm import (
     ChatRequest,
     ChatResult,
-    EmbeddingResult,
-    GeneratedImage,
-    ImageRequest,
     ModelInfo,
     StreamEvent,
 )
@@ -116,14 +113,6 @@ class AnthropicProvider:
         if not state.stopped:
             raise UpstreamUnavailable("Anthropic ended the stream before message_stop.")
         yield state.end()
-
-    async def embed(self, model: str, inputs: list[str]) -> EmbeddingResult:
-        """Anthropic has no embeddings API."""
-        raise Invalid("Anthropic does not offer embeddings.", code="unsupported", param="model")
-
-    async def generate_image(self, request: ImageRequest) -> list[GeneratedImage]:
-        """Anthropic cannot generate images."""
-        raise Invalid("Anthropic does not generate images.", code="unsupported", param="model")
 
     @common.bounded
     async def test_connection(self) -> None:

@@ -1,4 +1,8 @@
-"""Anthropic's streaming events folded into neutral stream events."""
+"""Anthropic's streaming events folded into neutral stream events.
+
+Thinking blocks stream as `thinking_delta`s (each a `ThinkingDelta`); their closing
+`signature_delta` and redacted thinking carry nothing the neutral stream can show.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,8 @@ from anthropic.types import (
     RawMessageStreamEvent,
     TextBlock,
     TextDelta,
+    ThinkingBlock,
+    ThinkingDelta,
     ToolUseBlock,
 )
 
@@ -65,12 +71,16 @@ class StreamState:
             return [ToolCallDelta(index=index, id=block.id, name=block.name)]
         if isinstance(block, TextBlock) and block.text:
             return [llm.TextDelta(block.text)]
+        if isinstance(block, ThinkingBlock) and block.thinking:
+            return [llm.ThinkingDelta(block.thinking)]
         return []
 
     def _block_delta(self, event: RawContentBlockDeltaEvent) -> list[StreamEvent]:
         delta = event.delta
         if isinstance(delta, TextDelta) and delta.text:
             return [llm.TextDelta(delta.text)]
+        if isinstance(delta, ThinkingDelta) and delta.thinking:
+            return [llm.ThinkingDelta(delta.thinking)]
         if isinstance(delta, InputJSONDelta) and delta.partial_json:
             index = self.tool_index.get(event.index)
             if index is not None:

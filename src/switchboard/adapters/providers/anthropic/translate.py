@@ -1,11 +1,19 @@
-"""Neutral chat vocabulary to Anthropic's Messages API and back."""
+"""Neutral chat vocabulary to Anthropic's Messages API and back.
+
+Thinking: `request.reasoning` turns on extended thinking with a token budget per level.
+The neutral history keeps no thinking blocks (nor their signatures), and Anthropic wants
+the signed thinking block back at the head of an assistant turn that called tools while
+thinking was on; so a request that continues such a turn (the last assistant message
+called tools) is sent without thinking, which the API accepts, as it does for forced
+tool choice, where thinking is not allowed at all.
+"""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from anthropic.types import Message, TextBlock, ToolUseBlock
+from anthropic.types import Message, TextBlock, ThinkingBlock, ToolUseBlock
 from anthropic.types import Usage as AnthropicUsage
 
 from switchboard.adapters.providers import common
@@ -25,6 +33,10 @@ from switchboard.core.llm import (
 
 # The Messages API requires max_tokens; 4096 fits every current model's output limit.
 DEFAULT_MAX_TOKENS = 4096
+# Thinking budgets per reasoning level; Anthropic's minimum is 1024 tokens, and the
+# budget must stay below max_tokens (which counts thinking and answer together).
+THINKING_BUDGETS = {"low": 1024, "medium": 4096, "high": 16384}
+MIN_THINKING_BUDGET = 1024
 
 FINISH_REASONS = {
     "end_turn": FinishReason.STOP,
@@ -140,6 +152,27 @@ def output_format(response_format: dict[str, Any]) -> dict[str, Any] | None:
     return {"format": {"type": "json_schema", "schema": schema}}
 
 
+def _continues_tool_turn(messages: list[ChatMessage]) -> bool:
+    """Whether the last assistant message called tools (its turn is still going on)."""
+    last = next((m for m in reversed(messages) if m.role == "assistant"), None)
+    return last is not None and bool(last.tool_calls)
+
+
+def thinking_budget(request: ChatRequest) -> int | None:
+    """The thinking budget to ask for, or None when thinking must stay off."""
+    if not request.reasoning or _continues_tool_turn(request.messages):
+        return None
+    choice = request.tool_choice if request.tools else None
+    if choice is not None and tool_choice(choice)["type"] in ("any", "tool"):
+        return None  # forced tool use and manual thinking exclude each other
+    budget = THINKING_BUDGETS.get(request.reasoning, THINKING_BUDGETS["medium"])
+    if request.max_tokens is None:
+        return budget
+    # Leave about half of a caller's cap to the answer.
+    budget = min(budget, max(MIN_THINKING_BUDGET, request.max_tokens // 2))
+    return budget if budget < request.max_tokens else None
+
+
 def create_params(request: ChatRequest) -> dict[str, Any]:
     """Keyword arguments for `messages.create`.
 
@@ -149,11 +182,14 @@ def create_params(request: ChatRequest) -> dict[str, Any]:
     system, messages = messages_and_system(request.messages)
     if not messages:
         raise Invalid("At least one user message is required.", param="messages")
+    budget = thinking_budget(request)
     params: dict[str, Any] = {
         "model": request.model,
-        "max_tokens": request.max_tokens or DEFAULT_MAX_TOKENS,
+        "max_tokens": request.max_tokens or DEFAULT_MAX_TOKENS + (budget or 0),
         "messages": messages,
     }
+    if budget is not None:
+        params["thinking"] = {"type": "enabled", "budget_tokens": budget}
     if system:
         params["system"] = system
     if request.stop:
@@ -193,4 +229,5 @@ def chat_result(message: Message) -> ChatResult:
         usage=usage(message.usage),
         tool_calls=calls,
         model=message.model,
+        thinking="".join(b.thinking for b in message.content if isinstance(b, ThinkingBlock)),
     )

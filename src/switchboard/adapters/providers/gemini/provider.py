@@ -21,6 +21,7 @@ from switchboard.core.llm import (
     StreamEnd,
     StreamEvent,
     TextDelta,
+    ThinkingDelta,
 )
 from switchboard.core.providers.ports import ProviderEndpoint
 
@@ -175,8 +176,8 @@ class GeminiProvider:
             try:
                 while (chunk := await _next_chunk(stream, opened)) is not None:
                     for part in candidate_parts(chunk):
-                        if part.text and not part.thought:
-                            yield TextDelta(part.text)
+                        if part.text:
+                            yield ThinkingDelta(part.text) if part.thought else TextDelta(part.text)
                         elif (call := tool_call(part, calls)) is not None:
                             yield tool_delta(call, calls)
                             calls += 1

@@ -1,4 +1,10 @@
-"""Neutral chat vocabulary to Gemini's generateContent and back."""
+"""Neutral chat vocabulary to Gemini's generateContent and back.
+
+Function calls usually come without ids: they are numbered (`gemini-call-<n>`, in reply
+order) and, when replayed, matched to their results by function name; made-up ids are
+never sent back. Thought summaries (parts with `thought: true`, asked for with
+`thinkingConfig.includeThoughts` when `request.reasoning` is set) are the thinking.
+"""
 
 from __future__ import annotations
 
@@ -31,6 +37,8 @@ DUMMY_THOUGHT_SIGNATURE = base64.urlsafe_b64decode("skip_thought_signature_valid
 
 # Ids we invent for function calls Gemini returned without one; never sent back.
 SYNTHETIC_ID_PREFIX = "gemini-call-"
+# Thinking token budgets per reasoning level (every thinking model accepts these).
+THINKING_BUDGETS = {"low": 1024, "medium": 8192, "high": 24576}
 
 _FILTERED = {
     "SAFETY",
@@ -110,7 +118,8 @@ def response_part(message: ChatMessage, names: dict[str, str]) -> types.Part:
 def to_contents(messages: list[ChatMessage]) -> tuple[str, list[types.Content]]:
     """The system instruction and the contents; same-role neighbours are merged."""
     system = "\n\n".join(m.text for m in messages if m.role == "system" and m.text)
-    names = {c.id: c.name for m in messages for c in m.tool_calls}
+    # Filled turn by turn: made-up ids repeat across turns (each reply counts from 0).
+    names: dict[str, str] = {}
     contents: list[types.Content] = []
     for message in messages:
         if message.role == "system":
@@ -118,6 +127,7 @@ def to_contents(messages: list[ChatMessage]) -> tuple[str, list[types.Content]]:
         if message.role == "tool":
             role, parts = "user", [response_part(message, names)]
         elif message.role == "assistant":
+            names.update((c.id, c.name) for c in message.tool_calls)
             role = "model"
             parts = content_parts(message.content) + [call_part(c) for c in message.tool_calls]
         else:
@@ -192,6 +202,11 @@ def generate_args(request: ChatRequest) -> tuple[list[types.Content], types.Gene
     )
     _apply_tools(request, config)
     _apply_format(request.response_format, config)
+    if request.reasoning:
+        config.thinking_config = types.ThinkingConfig(
+            include_thoughts=True,
+            thinking_budget=THINKING_BUDGETS.get(request.reasoning, THINKING_BUDGETS["medium"]),
+        )
     return contents, config
 
 
@@ -215,6 +230,11 @@ def visible_text(parts: list[types.Part]) -> str:
     return "".join(p.text for p in parts if p.text and not p.thought)
 
 
+def thought_text(parts: list[types.Part]) -> str:
+    """The thought summaries of a reply."""
+    return "".join(p.text for p in parts if p.text and p.thought)
+
+
 def tool_call(part: types.Part, index: int) -> ToolCall | None:
     """A function-call part as a neutral tool call, with an id made up when missing."""
     call = part.function_call
@@ -232,7 +252,8 @@ def tool_delta(call: ToolCall, index: int) -> ToolCallDelta:
 def chat_result(response: types.GenerateContentResponse, model: str) -> ChatResult:
     """A whole generateContent reply as a neutral result."""
     parts = candidate_parts(response)
-    calls = tuple(c for i, p in enumerate(parts) if (c := tool_call(p, i)) is not None)
+    function_parts = [p for p in parts if p.function_call is not None]
+    calls = tuple(c for i, p in enumerate(function_parts) if (c := tool_call(p, i)) is not None)
     reason = response.candidates[0].finish_reason if response.candidates else None
     if not response.candidates and response.prompt_feedback is not None:
         finish = FinishReason.CONTENT_FILTER  # the prompt itself was blocked
@@ -244,4 +265,5 @@ def chat_result(response: types.GenerateContentResponse, model: str) -> ChatResu
         usage=usage(response.usage_metadata),
         tool_calls=calls,
         model=response.model_version or model,
+        thinking=thought_text(parts),
     )

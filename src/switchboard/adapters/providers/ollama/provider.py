@@ -10,22 +10,22 @@ import ollama
 
 from switchboard.adapters.http import OutboundClients
 from switchboard.adapters.providers import common
-from switchboard.core.errors import Invalid, UpstreamUnavailable
+from switchboard.core.errors import UpstreamUnavailable
 from switchboard.core.llm import (
     ChatRequest,
     ChatResult,
     EmbeddingResult,
-    GeneratedImage,
-    ImageRequest,
     ModelInfo,
     StreamEnd,
     StreamEvent,
     TextDelta,
+    ThinkingDelta,
     Usage,
 )
 from switchboard.core.providers.ports import ProviderEndpoint
 
 from . import errors
+from .admin import OllamaModelAdmin
 from .http import PooledHttp, PooledOllamaClient
 from .translate import chat_args, chat_result, finish_reason, tool_calls, tool_delta, usage
 
@@ -51,8 +51,9 @@ def _model_info(model: ollama.ListResponse.Model, provider: str) -> ModelInfo:
     )
 
 
-class OllamaProvider:
-    """One Ollama server; every vendor failure leaves as a core error."""
+class OllamaProvider(OllamaModelAdmin):
+    """One Ollama server (chat, embeddings and, from `OllamaModelAdmin`, its model API);
+    every vendor failure leaves as a core error."""
 
     def __init__(
         self,
@@ -60,7 +61,10 @@ class OllamaProvider:
         clients: OutboundClients,
         timeout: float,
         connect_timeout: float,
+        *,
+        http_client: httpx.AsyncClient | None = None,
     ) -> None:
+        # `http_client` replaces the pooled network client (a desktop bridge's relay).
         self._endpoint = endpoint
         base_url = common.base_url(endpoint, DEFAULT_BASE_URL)
         self.deadline_seconds = timeout
@@ -75,7 +79,7 @@ class OllamaProvider:
             headers["authorization"] = f"Bearer {endpoint.api_key}"
         timeouts = httpx.Timeout(timeout, connect=connect_timeout)
         http = PooledHttp(
-            clients.httpx_client(trusted=endpoint.trusted, timeout=timeouts),
+            http_client or clients.httpx_client(trusted=endpoint.trusted, timeout=timeouts),
             base_url,
             headers,
             timeouts,
@@ -115,6 +119,8 @@ class OllamaProvider:
             stream = await self._client.chat(**args, stream=True)
             try:
                 async for chunk in stream:
+                    if chunk.message.thinking:
+                        yield ThinkingDelta(chunk.message.thinking)
                     if chunk.message.content:
                         yield TextDelta(chunk.message.content)
                     for call in tool_calls(chunk.message, calls):
@@ -147,10 +153,6 @@ class OllamaProvider:
         return EmbeddingResult(
             vectors=vectors, model=model, usage=Usage(prompt_tokens=response.prompt_eval_count or 0)
         )
-
-    async def generate_image(self, request: ImageRequest) -> list[GeneratedImage]:
-        """Ollama's chat API cannot generate images."""
-        raise Invalid("Ollama does not generate images.", code="unsupported", param="model")
 
     @common.bounded
     async def test_connection(self) -> None:

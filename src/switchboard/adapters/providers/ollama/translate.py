@@ -1,4 +1,10 @@
-"""Neutral chat vocabulary to Ollama's /api/chat and back."""
+"""Neutral chat vocabulary to Ollama's /api/chat and back.
+
+Ollama gives tool calls no ids: they are numbered `call_<n>` in reply order, and a
+replayed tool result carries the function name (`tool_name`) of the call it answers.
+`request.reasoning` asks for `think: true`; the reply's `message.thinking` is the
+thinking.
+"""
 
 from __future__ import annotations
 
@@ -48,6 +54,17 @@ def to_message(message: ChatMessage, names: dict[str, str]) -> dict[str, Any]:
     return out
 
 
+def to_messages(messages: list[ChatMessage]) -> list[dict[str, Any]]:
+    """Every message; tool results are named after the call of the turn they answer."""
+    # Filled turn by turn: made-up ids repeat across turns (each reply counts from 0).
+    names: dict[str, str] = {}
+    out = []
+    for message in messages:
+        names.update((c.id, c.name) for c in message.tool_calls)
+        out.append(to_message(message, names))
+    return out
+
+
 def tool_param(name: str, description: str | None, parameters: dict[str, Any]) -> dict[str, Any]:
     """A function tool in the OpenAI-like shape Ollama uses."""
     function: dict[str, Any] = {
@@ -90,17 +107,15 @@ def chat_args(request: ChatRequest) -> dict[str, Any]:
     """
     if not request.messages:
         raise Invalid("At least one message is required.", param="messages")
-    names = {c.id: c.name for m in request.messages for c in m.tool_calls}
-    args: dict[str, Any] = {
-        "model": request.model,
-        "messages": [to_message(m, names) for m in request.messages],
-    }
+    args: dict[str, Any] = {"model": request.model, "messages": to_messages(request.messages)}
     if request.tools and request.tool_choice != "none":
         args["tools"] = [tool_param(t.name, t.description, t.parameters) for t in request.tools]
     if opts := options(request):
         args["options"] = opts
     if (fmt := response_format(request.response_format)) is not None:
         args["format"] = fmt
+    if request.reasoning:
+        args["think"] = True
     return args
 
 
@@ -145,4 +160,5 @@ def chat_result(response: ollama.ChatResponse) -> ChatResult:
         usage=usage(response),
         tool_calls=calls,
         model=response.model,
+        thinking=response.message.thinking or "",
     )

@@ -3,6 +3,11 @@
 Responses are read as parsed JSON (dicts), not SDK models: the hot path parses bodies
 and stream chunks with orjson straight into core types, and a server that leaves
 fields out or adds its own is tolerated the way the SDK's lenient models were.
+
+Reasoning ("thinking") is not in OpenAI's own chat API; compatible servers that show it
+(DeepSeek, vLLM) put it in `reasoning_content` (OpenRouter and newer vLLM: `reasoning`)
+beside `content`, in the message and in stream deltas. It is never sent back: DeepSeek
+refuses history that carries it.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from switchboard.core.llm import (
     StreamEnd,
     StreamEvent,
     TextDelta,
+    ThinkingDelta,
     ToolCall,
     ToolCallDelta,
     ToolSpec,
@@ -100,6 +106,7 @@ def chat_kwargs(request: ChatRequest, *, completion_tokens_param: bool) -> dict[
         "tool_choice": request.tool_choice,
         "response_format": request.response_format,
         "user": request.user,
+        "reasoning_effort": request.reasoning,
     }
     if request.max_tokens is not None:
         # OpenAI's newer models refuse `max_tokens`; compatible servers only know it.
@@ -121,6 +128,11 @@ def _int(value: Any) -> int:
 
 def _str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
+
+
+def _reasoning(message: dict[str, Any]) -> str:
+    """The reasoning text of a message or delta, under either name servers use."""
+    return _str(message.get("reasoning_content")) or _str(message.get("reasoning")) or ""
 
 
 def usage_of(usage: Any) -> Usage | None:
@@ -157,6 +169,7 @@ def chat_result(completion: Any) -> ChatResult:
         usage=usage_of(completion.get("usage")),
         tool_calls=calls,
         model=_str(completion.get("model")),
+        thinking=_reasoning(message),
     )
 
 
@@ -181,6 +194,8 @@ class StreamState:
             if not isinstance(choice, dict) or choice.get("index", 0) != 0:
                 continue
             delta = _mapping(choice.get("delta"))
+            if thinking := _reasoning(delta):
+                out.append(ThinkingDelta(thinking))
             content = delta.get("content")
             if content and isinstance(content, str):
                 out.append(TextDelta(content))
