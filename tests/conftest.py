@@ -11,4 +11,5 @@ pytest_plugins = [
     "tests.fixtures.app",
     "tests.fixtures.upstreams.fixtures",
     "tests.fixtures.upstreams.vendor_fixtures",
+    "tests.fixtures.upstreams.comfyui_fixtures",
 ]

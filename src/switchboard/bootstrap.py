@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from switchboard import __version__
+from switchboard.adapters.bridge import MemoryBridgeRelay
 from switchboard.adapters.bus.memory import MemoryBus
 from switchboard.adapters.http.clients import OutboundClients
 from switchboard.adapters.http.jwks import JwksFetcher
@@ -156,8 +157,13 @@ def build_context(settings: Settings) -> AppContext:
     sessions = session_factory(engine)
     clients = OutboundClients(exemptions=settings.outbound_exemptions)
     # Every provider call logs its upstream failures (one WARNING line each).
+    # Desktops attached to this process (the CloudToLocalLLM face's bridge sockets).
+    bridges = MemoryBridgeRelay()
     factory = LoggedProviderFactory(
-        clients, settings.upstream_timeout_seconds, settings.upstream_connect_timeout_seconds
+        clients,
+        settings.upstream_timeout_seconds,
+        settings.upstream_connect_timeout_seconds,
+        relay=bridges,
     )
     catalogs = CatalogCache()
     providers = ProviderSetup(
@@ -191,7 +197,8 @@ def build_context(settings: Settings) -> AppContext:
     job_queue = build_job_queue(settings)
     workers = build_worker_watch(settings, lambda: unit_of_work(sessions))
     optional = redis_checks(limiter.ping, bus, job_queue) if settings.redis_url else {}
-    optional |= workflow_engine_checks(build_workflow_engine(settings, clients))
+    workflow_engine = build_workflow_engine(settings, clients)
+    optional |= workflow_engine_checks(workflow_engine)
     health = HealthChecker(
         {"database": database_ping},
         optional,
@@ -261,6 +268,8 @@ def build_context(settings: Settings) -> AppContext:
         ),
         issuers=build_issuers(settings, JwksFetcher(clients)),
         account_purge=build_account_purge(),
+        bridges=bridges,
+        workflow_engine=workflow_engine,
     )
     register_job_types(jobs.registry, ctx)
     register_extra_task_modules(jobs.registry, settings.extra_task_modules)
@@ -388,7 +397,11 @@ def build_account_purge() -> AccountPurge[Services]:
 def register_job_types(registry: JobRegistry, ctx: AppContext) -> JobRegistry:
     """Register every domain's job types (`image_generation`, `analysis`) into `registry`."""
     for job_type in image_job_types(
-        ctx.providers, ctx.media_storage, ctx.image_fetcher, recorder=ctx.recorder
+        ctx.providers,
+        ctx.media_storage,
+        ctx.image_fetcher,
+        recorder=ctx.recorder,
+        engine=ctx.workflow_engine,
     ):
         registry.register(job_type)
     for job_type in analysis_job_types(ctx.analysis):

@@ -22,6 +22,7 @@ from switchboard.core.accounts.service import AccountService
 from switchboard.core.accounts.tokens import TokenSigner
 from switchboard.core.agents.service import AgentService
 from switchboard.core.analysis.service import AnalysisService, AnalysisSetup, AnalysisWorkflow
+from switchboard.core.bridge.ports import DesktopBridges
 from switchboard.core.catalog.models import ModelResolver
 from switchboard.core.catalog.saved import SavedModelService
 from switchboard.core.catalog.service import CatalogCache, CatalogService
@@ -45,6 +46,7 @@ from switchboard.core.providers.service import ProviderService, ProviderSetup
 from switchboard.core.purge import AccountPurge
 from switchboard.core.usage.recorder import UsageRecorder
 from switchboard.core.usage.service import UsageService
+from switchboard.core.workflows.ports import WorkflowEngine
 from switchboard.kit.db import UnitOfWork, unit_of_work
 
 
@@ -102,6 +104,10 @@ class AppContext:
     issuers: dict[str, IdTokenVerifier]
     # Each domain's part of deleting an account, in order (registered in bootstrap).
     account_purge: AccountPurge[Services]
+    # Desktop bridges: where desktops attach and providers relay to them.
+    bridges: DesktopBridges
+    # The operator's workflow engine (ComfyUI, COMFYUI_URL); None when not configured.
+    workflow_engine: WorkflowEngine | None = None
 
     @property
     def google(self) -> IdTokenVerifier:

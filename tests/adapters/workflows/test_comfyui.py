@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 import pytest
 
@@ -17,8 +16,13 @@ from switchboard.adapters.http import OutboundClients
 from switchboard.adapters.workflows.comfyui import ComfyUIEngine
 from switchboard.bootstrap import ConfigError, build_workflow_engine, workflow_engine_checks
 from switchboard.config import Settings
-from switchboard.core.errors import ErrorKind, Invalid, SwitchboardError, Timeout
-from switchboard.core.providers.ports import ProviderEndpoint
+from switchboard.core.errors import (
+    RETRYABLE_KINDS,
+    ErrorKind,
+    Invalid,
+    SwitchboardError,
+    Timeout,
+)
 from switchboard.core.workflows.errors import (
     WorkflowEngineUnreachable,
     WorkflowFailed,
@@ -39,7 +43,6 @@ from switchboard.core.workflows.ports import (
     SubmittedPrompt,
     WorkflowEvent,
 )
-from tests.adapters.workflows.conftest import Polls
 from tests.fixtures.app import Harness
 from tests.fixtures.network import refusing_port
 from tests.fixtures.upstreams.comfyui_fake import (
@@ -51,36 +54,10 @@ from tests.fixtures.upstreams.comfyui_fake import (
     png,
     text_to_image,
 )
+from tests.fixtures.upstreams.comfyui_fixtures import Polls, engine_on
 from tests.fixtures.waiting import eventually
 
 SAVE_NODE = "9"
-
-
-def engine(
-    comfyui: ComfyFake | None,
-    clients: OutboundClients,
-    *,
-    polls: Polls | None = None,
-    base_url: str | None = None,
-    trusted: bool = True,
-    **options: Any,
-) -> ComfyUIEngine:
-    """An engine on the fake (or on `base_url`), polling only when `polls` lets it."""
-    endpoint = ProviderEndpoint(
-        kind="comfyui",
-        provider="comfyui",
-        base_url=base_url or (comfyui.url if comfyui else None),
-        trusted=trusted,
-    )
-    return ComfyUIEngine(
-        endpoint,
-        clients,
-        timeout=5.0,
-        connect_timeout=2.0,
-        poll_interval=1.0,
-        pause=(polls or Polls()).pause,
-        **options,
-    )
 
 
 class Follower:
@@ -118,7 +95,7 @@ class TestObjectInfo:
     async def test_lists_samplers_schedulers_checkpoints_and_loras(
         self, comfyui: ComfyFake, vendor_clients: OutboundClients
     ) -> None:
-        info = await engine(comfyui, vendor_clients).object_info()
+        info = await engine_on(comfyui, vendor_clients).object_info()
         assert info.samplers == tuple(SAMPLERS)
         assert info.schedulers == tuple(SCHEDULERS)
         assert info.checkpoints == tuple(CHECKPOINTS)
@@ -135,7 +112,7 @@ class TestObjectInfo:
     ) -> None:
         comfyui.v3_combos = True
         comfyui.checkpoints = ["flux1-dev.safetensors"]
-        info = await engine(comfyui, vendor_clients).object_info()
+        info = await engine_on(comfyui, vendor_clients).object_info()
         assert info.checkpoints == ("flux1-dev.safetensors",)
         assert info.samplers == tuple(SAMPLERS)
 
@@ -144,7 +121,7 @@ class TestSubmit:
     async def test_queues_the_workflow_with_a_client_id_of_its_own(
         self, comfyui: ComfyFake, vendor_clients: OutboundClients
     ) -> None:
-        comfy = engine(comfyui, vendor_clients)
+        comfy = engine_on(comfyui, vendor_clients)
         first = await comfy.submit(text_to_image())
         second = await comfy.submit(text_to_image())
         sent = [r.body for r in comfyui.upstream.requests if r.path == "/prompt"]
@@ -157,7 +134,7 @@ class TestSubmit:
         self, comfyui: ComfyFake, vendor_clients: OutboundClients
     ) -> None:
         with pytest.raises(WorkflowRejected) as caught:
-            await engine(comfyui, vendor_clients).submit(text_to_image("missing.safetensors"))
+            await engine_on(comfyui, vendor_clients).submit(text_to_image("missing.safetensors"))
         error = caught.value
         assert error.kind is ErrorKind.UPSTREAM_REJECTED
         assert error.code == "workflow_rejected"
@@ -172,14 +149,30 @@ class TestSubmit:
     ) -> None:
         workflow = text_to_image() | {"10": {"class_type": "NoSuchNode", "inputs": {}}}
         with pytest.raises(WorkflowRejected, match=r"node NoSuchNode does not exist.*#10"):
-            await engine(comfyui, vendor_clients).submit(workflow)
+            await engine_on(comfyui, vendor_clients).submit(workflow)
+
+    async def test_a_server_error_is_retryable_and_names_comfyui(
+        self, comfyui: ComfyFake, vendor_clients: OutboundClients
+    ) -> None:
+        comfyui.upstream.fail(status=500, message="boom", path_contains="/prompt")
+        with pytest.raises(SwitchboardError) as caught:
+            await engine_on(comfyui, vendor_clients).submit(text_to_image())
+        assert caught.value.kind is ErrorKind.UPSTREAM_UNAVAILABLE
+        assert caught.value.kind in RETRYABLE_KINDS
+        assert "ComfyUI" in caught.value.message
+        assert comfyui.pending == []
+
+    def test_the_engine_names_itself(
+        self, comfyui: ComfyFake, vendor_clients: OutboundClients
+    ) -> None:
+        assert engine_on(comfyui, vendor_clients).vendor == "ComfyUI"
 
 
 class TestFollow:
     async def test_events_in_order_then_outputs_and_images(
         self, comfyui: ComfyFake, vendor_clients: OutboundClients
     ) -> None:
-        comfy = engine(comfyui, vendor_clients)
+        comfy = engine_on(comfyui, vendor_clients)
         prompt = await comfy.submit(text_to_image(batch=2, steps=3))
         follower = Follower(comfy, prompt)
         await follower.saw(Queued)
@@ -217,7 +210,7 @@ class TestFollow:
     async def test_a_prompt_that_ended_before_anyone_listened_is_read_from_history(
         self, comfyui: ComfyFake, vendor_clients: OutboundClients
     ) -> None:
-        comfy = engine(comfyui, vendor_clients)
+        comfy = engine_on(comfyui, vendor_clients)
         prompt = await comfy.submit(text_to_image())
         await comfyui.run(prompt.prompt_id)
         events = await Follower(comfy, prompt).done()
@@ -231,7 +224,7 @@ class TestFollow:
         self, comfyui: ComfyFake, vendor_clients: OutboundClients, polls: Polls
     ) -> None:
         comfyui.websockets_enabled = False
-        comfy = engine(comfyui, vendor_clients, polls=polls)
+        comfy = engine_on(comfyui, vendor_clients, polls=polls)
         prompt = await comfy.submit(text_to_image())
         follower = Follower(comfy, prompt)
         await eventually(lambda: polls.count, what="the fallback to poll once")
@@ -247,7 +240,7 @@ class TestFollow:
     async def test_polls_history_when_the_websocket_drops_mid_run(
         self, comfyui: ComfyFake, vendor_clients: OutboundClients, polls: Polls
     ) -> None:
-        comfy = engine(comfyui, vendor_clients, polls=polls)
+        comfy = engine_on(comfyui, vendor_clients, polls=polls)
         prompt = await comfy.submit(text_to_image())
         follower = Follower(comfy, prompt)
         await follower.saw(Queued)
@@ -270,7 +263,7 @@ class TestFollow:
     ) -> None:
         comfyui.drop_before_end = True
         polls.release()
-        comfy = engine(comfyui, vendor_clients, polls=polls)
+        comfy = engine_on(comfyui, vendor_clients, polls=polls)
         prompt = await comfy.submit(text_to_image())
         follower = Follower(comfy, prompt)
         await follower.saw(Queued)
@@ -288,7 +281,7 @@ class TestFollow:
     async def test_a_node_error_fails_with_comfyuis_message(
         self, comfyui: ComfyFake, vendor_clients: OutboundClients
     ) -> None:
-        comfy = engine(comfyui, vendor_clients)
+        comfy = engine_on(comfyui, vendor_clients)
         prompt = await comfy.submit(text_to_image())
         follower = Follower(comfy, prompt)
         await follower.saw(Queued)
@@ -314,7 +307,7 @@ class TestFollow:
     async def test_outputs_of_a_prompt_still_queued_are_not_there_yet(
         self, comfyui: ComfyFake, vendor_clients: OutboundClients
     ) -> None:
-        comfy = engine(comfyui, vendor_clients)
+        comfy = engine_on(comfyui, vendor_clients)
         prompt = await comfy.submit(text_to_image())
         with pytest.raises(WorkflowNotFinished):
             await comfy.outputs(prompt.prompt_id)
@@ -322,7 +315,7 @@ class TestFollow:
     async def test_following_stops_at_the_run_deadline(
         self, comfyui: ComfyFake, vendor_clients: OutboundClients
     ) -> None:
-        comfy = engine(comfyui, vendor_clients, run_timeout=0)
+        comfy = engine_on(comfyui, vendor_clients, run_timeout=0)
         prompt = await comfy.submit(text_to_image())
         with pytest.raises(Timeout, match="did not finish the prompt within 0 seconds"):
             await asyncio.wait_for(_drain(comfy, prompt), timeout=5)
@@ -332,7 +325,7 @@ class TestInterrupt:
     async def test_interrupts_a_running_prompt(
         self, comfyui: ComfyFake, vendor_clients: OutboundClients
     ) -> None:
-        comfy = engine(comfyui, vendor_clients)
+        comfy = engine_on(comfyui, vendor_clients)
         prompt = await comfy.submit(text_to_image())
         follower = Follower(comfy, prompt)
         await follower.saw(Queued)
@@ -349,7 +342,7 @@ class TestInterrupt:
     async def test_deletes_a_pending_prompt_from_the_queue(
         self, comfyui: ComfyFake, vendor_clients: OutboundClients
     ) -> None:
-        comfy = engine(comfyui, vendor_clients)
+        comfy = engine_on(comfyui, vendor_clients)
         prompt = await comfy.submit(text_to_image())
         follower = Follower(comfy, prompt)
         await follower.saw(Queued)
@@ -364,7 +357,7 @@ class TestInterrupt:
     async def test_leaves_another_prompt_running(
         self, comfyui: ComfyFake, vendor_clients: OutboundClients
     ) -> None:
-        comfy = engine(comfyui, vendor_clients)
+        comfy = engine_on(comfyui, vendor_clients)
         running = await comfy.submit(text_to_image())
         finished = await comfy.submit(text_to_image())
         await comfyui.run(finished.prompt_id)
@@ -383,7 +376,7 @@ class TestImages:
     async def test_an_image_over_the_size_bound_is_refused(
         self, comfyui: ComfyFake, vendor_clients: OutboundClients
     ) -> None:
-        comfy = engine(comfyui, vendor_clients, max_image_bytes=1024)
+        comfy = engine_on(comfyui, vendor_clients, max_image_bytes=1024)
         image = await self._finished_image(comfyui, comfy)
         comfyui.files[(image.filename, image.subfolder, image.type)] = png() + b"\0" * 1024
         with pytest.raises(SwitchboardError) as caught:
@@ -393,7 +386,7 @@ class TestImages:
     async def test_bytes_that_are_not_an_image_are_refused(
         self, comfyui: ComfyFake, vendor_clients: OutboundClients
     ) -> None:
-        comfy = engine(comfyui, vendor_clients)
+        comfy = engine_on(comfyui, vendor_clients)
         image = await self._finished_image(comfyui, comfy)
         comfyui.files[(image.filename, image.subfolder, image.type)] = b"<svg onload=alert(1)>"
         with pytest.raises(SwitchboardError) as caught:
@@ -407,7 +400,9 @@ class TestComfyUIDown:
         self, vendor_clients: OutboundClients, polls: Polls
     ) -> None:
         with refusing_port() as port:
-            comfy = engine(None, vendor_clients, base_url=f"http://127.0.0.1:{port}", polls=polls)
+            comfy = engine_on(
+                None, vendor_clients, base_url=f"http://127.0.0.1:{port}", polls=polls
+            )
             calls = [
                 comfy.test_connection(),
                 comfy.object_info(),
@@ -427,7 +422,7 @@ class TestComfyUIDown:
     async def test_a_live_server_passes_the_connection_test(
         self, comfyui: ComfyFake, vendor_clients: OutboundClients
     ) -> None:
-        await engine(comfyui, vendor_clients).test_connection()
+        await engine_on(comfyui, vendor_clients).test_connection()
         assert [r.path for r in comfyui.upstream.requests] == ["/system_stats"]
 
 
@@ -435,10 +430,10 @@ class TestOutboundPolicy:
     async def test_an_untrusted_engine_may_not_reach_a_private_address(
         self, comfyui: ComfyFake, vendor_clients: OutboundClients
     ) -> None:
-        trusted = engine(comfyui, vendor_clients)
+        trusted = engine_on(comfyui, vendor_clients)
         prompt = await trusted.submit(text_to_image())
         comfyui.upstream.requests.clear()
-        untrusted = engine(comfyui, vendor_clients, trusted=False)
+        untrusted = engine_on(comfyui, vendor_clients, trusted=False)
         for call in (untrusted.submit(text_to_image()), _drain(untrusted, prompt)):
             with pytest.raises(Invalid) as caught:
                 await call
@@ -452,7 +447,7 @@ class TestOutboundPolicy:
         host_port = comfyui.url.removeprefix("http://")
         clients = OutboundClients(exemptions=[host_port])
         try:
-            comfy = engine(comfyui, clients, trusted=False)
+            comfy = engine_on(comfyui, clients, trusted=False)
             prompt = await comfy.submit(text_to_image())
             follower = Follower(comfy, prompt)
             await follower.saw(Queued)

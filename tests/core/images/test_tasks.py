@@ -347,6 +347,13 @@ class TestParams:
             "style": None,
             "n": 1,
             "provider": "openai",
+            # Options of the workflow engine only (tests/core/images/test_engine_jobs.py).
+            "negative_prompt": None,
+            "steps": None,
+            "cfg": None,
+            "sampler": None,
+            "scheduler": None,
+            "seed": None,
         }
         gpt = self.registry.validate(IMAGE_GENERATION, {"prompt": "x", "model": "gpt-image-1"})
         assert gpt.model_dump()["quality"] == "medium"

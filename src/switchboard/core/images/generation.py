@@ -7,8 +7,9 @@ under the same outbound policy and price images the same way.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from switchboard.core.conversations.completions import Caller
 from switchboard.core.errors import UpstreamUnavailable
@@ -17,7 +18,8 @@ from switchboard.core.images.schemas import ImageSpec, cost_of
 from switchboard.core.llm import GeneratedImage, ImageRequest
 from switchboard.core.media.schemas import MediaRead
 from switchboard.core.media.service import MediaService
-from switchboard.core.providers.ports import ChatProvider, ProviderEndpoint
+from switchboard.core.providers.capabilities import images_of
+from switchboard.core.providers.ports import ImageProvider, ProviderEndpoint
 from switchboard.core.providers.service import ProviderService, ProviderSetup
 from switchboard.core.usage.recorder import UsageEntry, UsageRecorder
 from switchboard.kit import netpolicy
@@ -40,7 +42,7 @@ async def _silent(_fraction: float, _message: str | None) -> None:
 
 
 async def generate_images(
-    provider: ChatProvider, spec: ImageSpec, prompt: str, progress: Progress = _silent
+    provider: ImageProvider, spec: ImageSpec, prompt: str, progress: Progress = _silent
 ) -> list[GeneratedImage]:
     """All `spec.n` images, in as many upstream calls as the model needs (dall-e-3: one each)."""
     images: list[GeneratedImage] = []
@@ -83,10 +85,15 @@ async def fetch_images(
 
 
 async def store_images(
-    media: MediaService, owner_id: str, payloads: list[ImagePayload], job_id: str | None = None
+    media: MediaService,
+    owner_id: str,
+    payloads: list[ImagePayload],
+    job_id: str | None = None,
+    *,
+    attributes: Mapping[str, Any] | None = None,
 ) -> list[MediaRead]:
     """Save every image as the owner's media, numbered in order (inside the caller's unit
-    of work: a rollback keeps none of them)."""
+    of work: a rollback keeps none of them); `attributes` are kept with each image."""
     return [
         await media.save(
             owner_id,
@@ -94,7 +101,11 @@ async def store_images(
             payload.mime_type,
             job_id=job_id,
             filename=f"image-{index}",
-            attributes={"index": index, "revised_prompt": payload.revised_prompt},
+            attributes={
+                **(attributes or {}),
+                "index": index,
+                "revised_prompt": payload.revised_prompt,
+            },
         )
         for index, payload in enumerate(payloads, start=1)
     ]
@@ -162,7 +173,7 @@ class ImageGenerationService:
         endpoint = await self._providers.endpoint_for(caller.user_id, provider)
         if self._checkpoint is not None:
             await self._checkpoint()
-        generated = await generate_images(self._setup.factory.provider(endpoint), spec, prompt)
+        generated = await generate_images(images_of(self._setup.factory, endpoint), spec, prompt)
         payloads = await fetch_images(self._fetcher, generated, endpoint)
         self._recorder.record(
             image_usage(

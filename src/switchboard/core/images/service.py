@@ -7,13 +7,20 @@ combination for this model"); every error names the field at fault.
 from __future__ import annotations
 
 from switchboard.core.images.errors import InvalidImageModel, InvalidImageOption
-from switchboard.core.images.pricing import IMAGE_MODELS, ImageModel, image_model, pricing_keys
+from switchboard.core.images.pricing import (
+    DEFAULT_SIZE,
+    IMAGE_MODELS,
+    ImageModel,
+    image_model,
+    pricing_keys,
+)
 from switchboard.core.images.schemas import (
     CostBreakdown,
     CostEstimate,
     ImageModelRead,
     ImageSpec,
 )
+from switchboard.core.workflows.ports import ENGINE_PROVIDER
 
 MAX_IMAGES = 4
 COMBINATION = "Invalid size/quality combination for this model"
@@ -66,14 +73,33 @@ class ImageService:
             max_per_request=found.max_per_request,
         )
 
+    def on_engine(self, provider: str | None) -> bool:
+        """Whether a request for `provider` runs on the operator's workflow engine, where
+        models are checkpoints the engine lists (not this table) and images are free."""
+        return (provider or "").strip().lower() == ENGINE_PROVIDER
+
     def estimate_cost(
         self,
         model: str | None,
         size: str | None = None,
         quality: str | None = None,
         n: int | None = None,
+        *,
+        provider: str | None = None,
     ) -> CostEstimate:
-        """What the request would cost: `{estimatedCost, currency, breakdown}` in USD."""
+        """What the request would cost: `{estimatedCost, currency, breakdown}` in USD
+        (nothing on the workflow engine, whose options are checked when the job runs)."""
+        if self.on_engine(provider):
+            return CostEstimate(
+                estimated_cost=0.0,
+                breakdown=CostBreakdown(
+                    model=model or "",
+                    size=size or DEFAULT_SIZE,
+                    quality=quality or "standard",
+                    quantity=1 if n is None else n,
+                    unit_cost=0.0,
+                ),
+            )
         spec = self.validate(model, size, quality, n)
         return CostEstimate(
             estimated_cost=spec.total_cost,

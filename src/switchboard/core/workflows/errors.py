@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from switchboard.core.errors import Conflict, UpstreamRejected, UpstreamUnavailable
+from switchboard.core.providers.errors import ProviderNotConfigured
 from switchboard.core.workflows.ports import Failed, NodeError
 
 # An engine's messages can be long (tracebacks, whole value lists): keep them readable.
@@ -19,6 +20,24 @@ class WorkflowEngineUnreachable(UpstreamUnavailable):
 
     def __init__(self, engine: str, where: str) -> None:
         super().__init__(f"cannot connect to {engine} at {where}")
+
+
+class WorkflowEngineNotConfigured(ProviderNotConfigured):
+    """Work was asked of the operator's engine, and the operator has not set one up."""
+
+    default_code = "workflow_engine_not_configured"
+
+    def __init__(self) -> None:
+        super().__init__("ComfyUI is not configured (COMFYUI_URL)", param="provider")
+
+
+class WorkflowProducedNothing(UpstreamRejected):
+    """A workflow ended successfully without a single output image."""
+
+    default_code = "workflow_no_images"
+
+    def __init__(self, engine: str) -> None:
+        super().__init__(f"{engine} finished the workflow without producing an image")
 
 
 class WorkflowRejected(UpstreamRejected):

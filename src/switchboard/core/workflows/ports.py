@@ -14,6 +14,9 @@ from typing import Any, Protocol
 
 Workflow = Mapping[str, Any]
 
+# The provider name image requests give to run on the operator's workflow engine.
+ENGINE_PROVIDER = "comfyui"
+
 
 @dataclass(frozen=True, slots=True)
 class ObjectInfo:
@@ -146,6 +149,9 @@ TERMINAL_EVENTS = (Completed, Failed, Interrupted)
 
 class WorkflowEngine(Protocol):
     """One workflow engine (a ComfyUI server). Every call has a timeout."""
+
+    # The engine's name as errors and progress messages show it ("ComfyUI").
+    vendor: str
 
     async def object_info(self) -> ObjectInfo:
         """The samplers, schedulers, checkpoints and LoRAs the engine offers."""

@@ -35,10 +35,16 @@ async def create_image_job(
     params = _image_params(body)
     if not params.get("prompt"):
         raise Invalid("Field required", param="prompt")
-    if not params.get("model"):
+    # On the workflow engine the model (a checkpoint) may be left to the engine's default.
+    provider = params.get("provider")
+    if not params.get("model") and not services.images.on_engine(provider):
         raise Invalid("Field required", param="model")
     estimate = services.images.estimate_cost(
-        params["model"], params.get("size"), params.get("quality"), params.get("n")
+        params.get("model"),
+        params.get("size"),
+        params.get("quality"),
+        params.get("n"),
+        provider=provider,
     )
     job = await services.jobs.create(
         principal.user_id,
