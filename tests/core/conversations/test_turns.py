@@ -3,7 +3,7 @@ events on the bus, and stop, client disconnect and server shutdown at every stag
 
 The provider is scripted (`tests.core.turns.scripted`), so that a reply can be held at
 an exact point: before any text, in the middle of the text, while a tool runs, and
-during the model's second call.
+during the model's second call. The last test relays a reply through a desktop bridge.
 """
 
 from __future__ import annotations
@@ -28,11 +28,13 @@ from switchboard.core.conversations.runner import (
 from switchboard.core.conversations.schemas import ConversationCreate, MessageRead, MessageStatus
 from switchboard.core.events.schemas import Event, session_topic
 from switchboard.core.llm import TextDelta
-from switchboard.core.providers.ports import ChatProvider, ProviderEndpoint
+from switchboard.core.providers.ports import ChatProvider, ProviderEndpoint, ProviderFactory
 from switchboard.core.turns.agent import AgentLoop
 from switchboard.core.turns.events import ToolFinished, ToolStarted
 from tests.core.turns.scripted import Hold, ScriptedProvider, Step, Tools, calls_tool, says
 from tests.fixtures.app import Harness
+from tests.fixtures.bridge import ForwardingDesktop
+from tests.fixtures.upstreams.base import FakeUpstream
 from tests.fixtures.waiting import eventually
 
 STAGES = ["before_text", "mid_text", "in_tool", "second_call"]
@@ -354,3 +356,53 @@ async def test_tool_events_are_yielded_in_order(harness: Harness) -> None:
     events = await _collect(scene.stream(_agent(Tools(add=add))))
     tool_events = [e for e in events if isinstance(e, ToolStarted | ToolFinished)]
     assert [type(e).__name__ for e in tool_events] == ["ToolStarted", "ToolFinished"]
+
+
+class ThroughBridge:
+    """A provider factory that reaches every endpoint as Ollama on the desktop `bridge_id`."""
+
+    def __init__(self, inner: ProviderFactory, bridge_id: str) -> None:
+        self._inner = inner
+        self._bridge_id = bridge_id
+
+    def provider(self, endpoint: ProviderEndpoint) -> ChatProvider:
+        return self._inner.provider(
+            ProviderEndpoint(kind="ollama", provider="ollama", bridge_id=self._bridge_id)
+        )
+
+    async def aclose(self) -> None:
+        return None
+
+
+async def test_a_turn_relayed_by_a_desktop_bridge_is_stopped_there(
+    harness: Harness, ollama_upstream: FakeUpstream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The relay through a desktop is an ordinary provider: a stop reaches the desktop,
+    which ends its own request to Ollama, and the text so far is kept."""
+    ollama_upstream.reply(" ".join(f"w{i}" for i in range(400)))
+    ollama_upstream.chunk_delay = 0.01
+    # The conversation's model, pulled on the desktop.
+    monkeypatch.setattr(ollama_upstream, "models", [*ollama_upstream.models, "echo"])
+    scene = await _scene(harness)
+    ctx = harness.ctx
+    setup = dataclasses.replace(ctx.providers, factory=ThroughBridge(ctx.providers.factory, "d1"))
+    scene.runner = ReplyRunner(
+        ctx.unit_of_work,
+        setup,
+        ctx.recorder,
+        ctx.resolver,
+        ActiveReplies(),
+        ctx.bus,
+        default_model="echo/echo",
+    )
+    async with ForwardingDesktop(ctx.bridges, "d1", ollama_upstream.url) as desktop:
+        seen: list[ReplyEvent] = []
+        consumer = asyncio.create_task(_collect(scene.stream(ReplyOptions(source="t")), seen))
+        await eventually(lambda: any(isinstance(e, TextDelta) for e in seen))
+        await scene.runner.stop(scene.owner, scene.conversation_id)
+        await consumer
+
+        assert desktop.cancelled == [desktop.requests[-1].id]
+    stored = await scene.last()
+    assert (stored.status, stored.status_reason) == (MessageStatus.PARTIAL, "stopped")
+    assert stored.content.startswith("w0")

@@ -125,7 +125,7 @@ async def test_closing_the_loop_mid_tool_cancels_the_tool() -> None:
     events = AgentLoop(Tools(waits=waits)).respond(Turn(provider, REQUEST))
     assert isinstance(await anext(events), UsageReport)
     assert isinstance(await anext(events), ToolStarted)
-    nxt = asyncio.create_task(anext(events))
+    nxt = asyncio.ensure_future(anext(events))
     await hold.reached.wait()
     nxt.cancel()
     with pytest.raises(asyncio.CancelledError):

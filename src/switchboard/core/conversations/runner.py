@@ -4,7 +4,8 @@ The runner owns its units of work, as a job does: the user's message and an assi
 message in status `streaming` are committed before its responder (one provider call, or
 an agent loop with tools: `core.turns`) starts; the reply is finished in a second unit
 of work as `complete`, or — on stop, client disconnect, upstream failure or shutdown —
-as `partial` or `error` with the text received so far and a reason. That final write is shielded from cancellation, so it is never lost.
+as `partial` or `error` with the text received so far and a reason. That final write
+is shielded from cancellation, so it is never lost.
 
 Meanwhile the text so far is flushed to the row under this replica's lease
 (`leases.ReplyLeases`), so that a replica killed mid-reply leaves the text its clients
