@@ -66,6 +66,9 @@ def switchboard_env(data_dir: Path, upstream: Server) -> dict[str, str]:
         OPENAI_API_KEY=UPSTREAM_KEY,
         OPENAI_BASE_URL=f"{upstream.base_url}/v1",
         SWITCHBOARD_RATE_LIMIT_DEFAULT=RATE_LIMIT,
+        # The bench's one user holds up to 1,000 streams at once (slow_streams): the cap
+        # of streams per user would turn those scenarios into a 429 benchmark.
+        SWITCHBOARD_MAX_STREAMS_PER_USER="0",
     )
 
 
