@@ -12,7 +12,7 @@ from switchboard import __version__
 from switchboard.api.faces import EnabledFace, FaceSpec
 from switchboard.bootstrap import ConfigError
 from switchboard.config import Settings
-from switchboard.faces import openai, pluginmind, pocketllm
+from switchboard.faces import openai, pluginmind, pocketllm, spoonfeeder
 from switchboard.faces import switchboard as native
 
 OptionsFactory = Callable[[Settings], object]
@@ -44,6 +44,7 @@ FACES: dict[str, tuple[FaceSpec, OptionsFactory]] = {
     "pocketllm": (pocketllm.FACE, _pocketllm_options),
     "pluginmind": (pluginmind.FACE, _pluginmind_options),
     "switchboard": (native.FACE, _no_options),
+    "spoonfeeder": (spoonfeeder.FACE, _no_options),
 }
 
 

@@ -49,6 +49,14 @@ def switchboard_shape(body: dict[str, Any]) -> None:
     assert error["request_id"] == REQUEST_ID
 
 
+def spoonfeeder_shape(body: dict[str, Any]) -> None:
+    """docs/faces/spoonfeeder.md: `{success: false, error, code, statusCode}`."""
+    assert body["success"] is False
+    assert isinstance(body["error"], str) and body["error"]
+    assert isinstance(body["code"], str) and body["code"].isupper()
+    assert isinstance(body["statusCode"], int)
+
+
 # Every face's error shape. A face in the registry but not here fails below: add its shape
 # from its document.
 ERROR_SHAPES: dict[str, Callable[[dict[str, Any]], None]] = {
@@ -56,6 +64,7 @@ ERROR_SHAPES: dict[str, Callable[[dict[str, Any]], None]] = {
     "pocketllm": pocketllm_shape,
     "pluginmind": pluginmind_shape,
     "switchboard": switchboard_shape,
+    "spoonfeeder": spoonfeeder_shape,
 }
 
 # Errors that are not core kinds, and the status each must keep in every face.

@@ -1,0 +1,38 @@
+"""The Spoon Feeder face (`/api`): provider profiles and settings, Ollama models, chat,
+tasks and results, ComfyUI sessions and workflows, a read-only database view."""
+
+from __future__ import annotations
+
+from switchboard.api.faces import FaceSpec
+from switchboard.faces.spoonfeeder.auth import CHAIN
+from switchboard.faces.spoonfeeder.errors import render_error
+from switchboard.faces.spoonfeeder.routes import (
+    chat,
+    comfyui,
+    database,
+    health,
+    models,
+    profiles,
+    results,
+    settings,
+    tasks,
+)
+
+FACE = FaceSpec(
+    name="spoonfeeder",
+    routers=[
+        health.router,
+        models.router,
+        settings.router,
+        profiles.router,
+        chat.router,
+        tasks.router,
+        results.router,
+        comfyui.router,
+        database.router,
+    ],
+    render_error=render_error,
+    auth=CHAIN,
+)
+
+__all__ = ["FACE"]

@@ -1,0 +1,7 @@
+"""ComfyUI: options, sessions, workflows, generations, the image proxy."""
+
+from __future__ import annotations
+
+from switchboard.faces.spoonfeeder.routes.common import admit, api_router
+
+router = api_router(admit("images"))

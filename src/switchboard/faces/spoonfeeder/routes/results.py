@@ -1,0 +1,7 @@
+"""What finished tasks produced."""
+
+from __future__ import annotations
+
+from switchboard.faces.spoonfeeder.routes.common import admit, api_router
+
+router = api_router(admit("jobs"))

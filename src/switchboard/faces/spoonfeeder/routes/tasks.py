@@ -1,0 +1,7 @@
+"""Tasks that run on the jobs engine, and their history."""
+
+from __future__ import annotations
+
+from switchboard.faces.spoonfeeder.routes.common import admit, api_router
+
+router = api_router(admit("jobs"))
