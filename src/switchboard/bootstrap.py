@@ -37,6 +37,7 @@ from switchboard.core.analysis.service import (
 from switchboard.core.analysis.tasks import analysis_job_types
 from switchboard.core.catalog.models import ModelResolver
 from switchboard.core.catalog.service import CatalogCache
+from switchboard.core.comfy.tasks import comfy_job_types
 from switchboard.core.container import AppContext, AppOptions, Services
 from switchboard.core.conversations.active import ActiveReplies
 from switchboard.core.conversations.lease_repository import StreamingRows
@@ -62,6 +63,7 @@ from switchboard.core.providers.known import KNOWN_PROVIDERS
 from switchboard.core.providers.ports import ProviderEndpoint
 from switchboard.core.providers.service import ProviderSetup
 from switchboard.core.purge import AccountPurge
+from switchboard.core.tasks.tasks import task_job_types
 from switchboard.core.usage.recorder import UsageEntry, UsageRecorder
 from switchboard.core.usage.repository import UsageRepository
 from switchboard.kit.crypto import SecretBox
@@ -199,6 +201,7 @@ def build_context(settings: Settings) -> AppContext:
     optional = redis_checks(limiter.ping, bus, job_queue) if settings.redis_url else {}
     workflow_engine = build_workflow_engine(settings, clients)
     optional |= workflow_engine_checks(workflow_engine)
+    optional |= ollama_checks(providers)
     health = HealthChecker(
         {"database": database_ping},
         optional,
@@ -241,6 +244,7 @@ def build_context(settings: Settings) -> AppContext:
             },
             owner_email=settings.owner_email,
             local_trust=settings.local_trust_enabled,
+            database_api=settings.database_api,
             redis_url=settings.redis_url,
         ),
         engine=engine,
@@ -321,6 +325,25 @@ def workflow_engine_checks(engine: ComfyUIEngine | None) -> dict[str, Check]:
             raise ConnectionError("ComfyUI unreachable") from None
 
     return {"comfyui": ping}
+
+
+def ollama_checks(providers: ProviderSetup) -> dict[str, Check]:
+    """The optional `ollama` check when the operator set OLLAMA_URL: its server answers.
+
+    Optional: only calls to Ollama fail while it is away, everything else serves.
+    """
+    endpoint = providers.operator.get("ollama")
+    if endpoint is None:
+        return {}
+
+    async def ping() -> None:
+        try:
+            await providers.factory.provider(endpoint).test_connection()
+        except SwitchboardError:
+            # Plain words of our own: readiness reports never show the operator's address.
+            raise ConnectionError("Ollama unreachable") from None
+
+    return {"ollama": ping}
 
 
 # -- start-up writes ---------------------------------------------------------------------
@@ -405,6 +428,16 @@ def register_job_types(registry: JobRegistry, ctx: AppContext) -> JobRegistry:
     ):
         registry.register(job_type)
     for job_type in analysis_job_types(ctx.analysis):
+        registry.register(job_type)
+    for job_type in task_job_types(
+        ctx.providers,
+        ctx.media_storage,
+        ctx.image_fetcher,
+        recorder=ctx.recorder,
+        engine=ctx.workflow_engine,
+    ):
+        registry.register(job_type)
+    for job_type in comfy_job_types(ctx.workflow_engine, ctx.media_storage, ctx.bus):
         registry.register(job_type)
     return registry
 

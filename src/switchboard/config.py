@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     model_aliases: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
     # Let users point provider connections at private or loopback hosts (e.g. a LAN Ollama).
     allow_private_upstreams: bool = False
+    # Spoon Feeder's read-only database view (`/api/database/*`) for the owner and
+    # administrators even when the server does not listen on loopback only.
+    database_api: bool = False
     # host:port pairs users may reach even though they are private (e.g. "10.0.0.5:11434").
     outbound_exemptions: Annotated[list[str], NoDecode] = Field(default_factory=list)
     upstream_timeout_seconds: float = 120.0

@@ -206,7 +206,7 @@ def test_unknown_faces_are_refused_before_anything_else(data_dir: Path) -> None:
     done = switchboard(data_dir, "serve", SWITCHBOARD_FACES="openai,pocketpaw,chatgpt")
     assert refused(done) == (
         "SWITCHBOARD_FACES names pocketpaw, chatgpt, which this build does not serve;"
-        " the faces are: openai, pocketllm, pluginmind, switchboard"
+        " the faces are: openai, pocketllm, pluginmind, switchboard, spoonfeeder"
     )
     assert not data_dir.exists()  # refused before preparing anything
 

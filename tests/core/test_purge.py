@@ -21,7 +21,20 @@ from switchboard.core.usage.recorder import UsageEntry
 from switchboard.core.usage.repository import UsageRepository
 from switchboard.kit.clock import utcnow
 from switchboard.kit.db import Base
-from switchboard.models import Identity, Job, JobSchedule, QueryLog, SavedModel, UsageQuota
+from switchboard.models import (
+    ComfyGeneration,
+    ComfyOutput,
+    ComfySession,
+    ComfyWorkflow,
+    Identity,
+    Job,
+    JobSchedule,
+    QueryLog,
+    Result,
+    SavedModel,
+    Task,
+    UsageQuota,
+)
 from tests.fixtures.app import Harness, User
 from tests.fixtures.upstreams.openai_fake import tiny_png
 
@@ -138,7 +151,9 @@ async def _seeded(harness: Harness, email: str) -> User:
         )
         await services.conversations.append(user.id, conversation.id, role="user", content="hi")
         await services.providers.save_connection(user.id, "groq", api_key=KEY)
-        await services.media.save(user.id, tiny_png(), "image/png")
+        media = await services.media.save(user.id, tiny_png(), "image/png")
+        await _seed_comfy(services, user.id, media.id)
+        await _seed_task(services, user.id)
         await UsageRepository(services.uow.session).insert_many(
             [UsageEntry(user.id, "test", "groq", "llama", 10, 5, 0.1)]
         )
@@ -162,6 +177,45 @@ async def _seeded(harness: Harness, email: str) -> User:
 
     await harness.run(work)
     return user
+
+
+async def _seed_task(services: Services, user_id: str) -> None:
+    """A finished Spoon Feeder task (its id is its job's) and its text result."""
+    job = Job(user_id=user_id, type="noop", status="completed")
+    services.uow.session.add(job)
+    await services.uow.session.flush()
+    services.uow.session.add(
+        Task(id=job.id, user_id=user_id, name="t", type="text", provider="echo", prompt="p")
+    )
+    await services.uow.session.flush()
+    services.uow.session.add(Result(user_id=user_id, task_id=job.id, type="text", content="x"))
+
+
+async def _seed_comfy(services: Services, user_id: str, media_id: str) -> None:
+    """A ComfyUI workflow, session, generation and output (on the user's stored file)."""
+    workflow = ComfyWorkflow(user_id=user_id, name="txt2img", workflow_json={})
+    session = ComfySession(user_id=user_id, title="ideas")
+    services.uow.session.add_all([workflow, session])
+    await services.uow.session.flush()
+    generation = ComfyGeneration(
+        user_id=user_id,
+        session_id=session.id,
+        workflow_id=workflow.id,
+        prompt_id="p",
+        client_id="c",
+        status="complete",
+    )
+    services.uow.session.add(generation)
+    await services.uow.session.flush()
+    services.uow.session.add(
+        ComfyOutput(
+            user_id=user_id,
+            generation_id=generation.id,
+            media_id=media_id,
+            position=0,
+            filename="ComfyUI_00001_.png",
+        )
+    )
 
 
 async def owned_rows(harness: Harness, user_id: str) -> OwnedRows:

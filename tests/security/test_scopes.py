@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Awaitable, Callable
 
 import httpx
 import pytest
@@ -38,6 +39,13 @@ async def status(client: httpx.AsyncClient, method: str, path: str, user: User) 
     except TimeoutError:
         return None
     return response.status_code
+
+
+@pytest.fixture
+async def harness(harness_factory: Callable[..., Awaitable[Harness]]) -> Harness:
+    """Every route served: the database view (off by default: 403) is turned on, so that
+    a 403 here is always a scope's."""
+    return await harness_factory(database_api=True)
 
 
 @pytest.fixture

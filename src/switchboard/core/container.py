@@ -26,6 +26,7 @@ from switchboard.core.bridge.ports import DesktopBridges
 from switchboard.core.catalog.models import ModelResolver
 from switchboard.core.catalog.saved import SavedModelService
 from switchboard.core.catalog.service import CatalogCache, CatalogService
+from switchboard.core.comfy.service import ComfyService
 from switchboard.core.conversations.completions import CompletionService
 from switchboard.core.conversations.replies import ChatReplies
 from switchboard.core.conversations.runner import ReplyRunner
@@ -42,8 +43,11 @@ from switchboard.core.media.ports import MediaStorage
 from switchboard.core.media.service import MediaService
 from switchboard.core.ops.health import HealthChecker
 from switchboard.core.ops.ratelimit import RateLimiter
+from switchboard.core.ops.sql import SqlView
+from switchboard.core.profiles.service import ProfileService
 from switchboard.core.providers.service import ProviderService, ProviderSetup
 from switchboard.core.purge import AccountPurge
+from switchboard.core.tasks.service import ResultService, TaskService
 from switchboard.core.usage.recorder import UsageRecorder
 from switchboard.core.usage.service import UsageService
 from switchboard.core.workflows.ports import WorkflowEngine
@@ -65,6 +69,8 @@ class AppOptions:
     owner_email: str = "owner@localhost"
     # Loopback clients without credentials act as the owner (api.localtrust decides who).
     local_trust: bool = False
+    # The operator's switch for the read-only database view (`core.ops.sql`).
+    database_api: bool = False
     # Shared by the replicas' Socket.IO servers (their Redis manager); None: one process.
     redis_url: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -166,6 +172,17 @@ class Services:
         )
 
     @cached_property
+    def sql(self) -> SqlView:
+        """The read-only database view (owner and administrators; off unless allowed)."""
+        options = self.ctx.options
+        return SqlView(self.uow.session, enabled=options.local_trust or options.database_api)
+
+    @cached_property
+    def profiles(self) -> ProfileService:
+        """Provider profiles (Spoon Feeder): named connections with options and models."""
+        return ProfileService(self.providers)
+
+    @cached_property
     def conversations(self) -> ConversationService:
         """Conversations and stored messages."""
         return ConversationService(self.uow.session)
@@ -214,6 +231,20 @@ class Services:
         )
 
     @cached_property
+    def comfy(self) -> ComfyService:
+        """ComfyUI sessions, workflows and generations (commit before each ComfyUI call;
+        generations are followed by jobs)."""
+        return ComfyService(
+            self.uow.session,
+            self.ctx.workflow_engine,
+            self.media,
+            self.jobs,
+            self.ctx.bus,
+            after_commit=self.uow.after_commit,
+            checkpoint=self.uow.commit,
+        )
+
+    @cached_property
     def images(self) -> ImageService:
         """Image models, validation against the pricing table, cost estimates."""
         return ImageService()
@@ -235,6 +266,16 @@ class Services:
         """The user's background jobs and schedules (queued after the commit); deleting a
         job deletes the files it produced."""
         return JobService(self.uow, self.ctx.jobs, outputs=[self.media])
+
+    @cached_property
+    def tasks(self) -> TaskService:
+        """Spoon Feeder's generation tasks, each run by the job that shares its id."""
+        return TaskService(self.uow.session, self.jobs)
+
+    @cached_property
+    def results(self) -> ResultService:
+        """What the user's tasks produced; deleting one deletes its files."""
+        return ResultService(self.uow.session, self.media)
 
     @cached_property
     def analysis(self) -> AnalysisService:

@@ -3,6 +3,10 @@
 from switchboard.kit.db import Base
 from switchboard.models.api_key import ApiKey
 from switchboard.models.auth_session import AuthSession
+from switchboard.models.comfy_generation import ComfyGeneration
+from switchboard.models.comfy_output import ComfyOutput
+from switchboard.models.comfy_session import ComfySession
+from switchboard.models.comfy_workflow import ComfyWorkflow
 from switchboard.models.conversation import Conversation
 from switchboard.models.identity import Identity
 from switchboard.models.job import Job
@@ -12,7 +16,9 @@ from switchboard.models.message import Message
 from switchboard.models.provider_connection import ProviderConnection
 from switchboard.models.query_log import QueryLog
 from switchboard.models.refresh_token import RefreshToken
+from switchboard.models.result import Result
 from switchboard.models.saved_model import SavedModel
+from switchboard.models.task import Task
 from switchboard.models.usage_quota import UsageQuota
 from switchboard.models.usage_record import UsageRecord
 from switchboard.models.user import User
@@ -21,6 +27,10 @@ __all__ = [
     "ApiKey",
     "AuthSession",
     "Base",
+    "ComfyGeneration",
+    "ComfyOutput",
+    "ComfySession",
+    "ComfyWorkflow",
     "Conversation",
     "Identity",
     "Job",
@@ -30,7 +40,9 @@ __all__ = [
     "ProviderConnection",
     "QueryLog",
     "RefreshToken",
+    "Result",
     "SavedModel",
+    "Task",
     "UsageQuota",
     "UsageRecord",
     "User",

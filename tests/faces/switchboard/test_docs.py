@@ -9,12 +9,18 @@ from pydantic import BaseModel
 
 from switchboard.core.analysis.schemas import AnalysisInput, AnalysisType
 from switchboard.core.analysis.service import ANALYSIS_JOB
+from switchboard.core.comfy.service import COMFY_GENERATION
+from switchboard.core.comfy.tasks import ComfyGenerationParams
 from switchboard.core.images.tasks import IMAGE_GENERATION, ImageGenerationParams
+from switchboard.core.tasks.service import SPOONFEEDER_TASK
+from switchboard.core.tasks.tasks import TaskJobParams
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "faces" / "switchboard.md"
 BUILT_IN: dict[str, type[BaseModel]] = {
     ANALYSIS_JOB: AnalysisInput,
+    COMFY_GENERATION: ComfyGenerationParams,
     IMAGE_GENERATION: ImageGenerationParams,
+    SPOONFEEDER_TASK: TaskJobParams,
 }
 
 

@@ -68,10 +68,13 @@ class CompletionService:
         """The operator's model aliases: alias → `provider/model`."""
         return self._resolver.aliases
 
-    async def complete(self, caller: Caller, request: ChatRequest) -> tuple[ModelRef, ChatResult]:
-        """One whole completion of `request.model` (a client-facing name)."""
+    async def complete(
+        self, caller: Caller, request: ChatRequest, *, connection_id: str | None = None
+    ) -> tuple[ModelRef, ChatResult]:
+        """One whole completion of `request.model` (a client-facing name), through the
+        caller's connection `connection_id` when given (a chosen profile's key)."""
         ref = self.resolve(request.model)
-        provider = await self._provider(caller, ref)
+        provider = await self._provider(caller, ref, connection_id)
         result = await provider.chat(dataclasses.replace(request, model=ref.model))
         self._record(caller, ref, result.usage, "chat")
         return ref, result
@@ -106,8 +109,12 @@ class CompletionService:
         self._record(caller, ref, result.usage, "embedding")
         return ref, result
 
-    async def _provider(self, caller: Caller, ref: ModelRef) -> ChatProvider:
-        provider = await self._providers.provider_for(caller.user_id, ref.provider)
+    async def _provider(
+        self, caller: Caller, ref: ModelRef, connection_id: str | None = None
+    ) -> ChatProvider:
+        provider = await self._providers.provider_for(
+            caller.user_id, ref.provider, connection_id=connection_id
+        )
         if self._checkpoint is not None:
             await self._checkpoint()
         return provider

@@ -50,6 +50,8 @@ KNOWN_PROVIDERS: dict[str, KnownProvider] = {
         # Any OpenAI-compatible server (vLLM, LM Studio, llama.cpp): the base URL is required.
         KnownProvider("openai_compatible", "openai", None, "OpenAI-compatible", needs_key=False),
         KnownProvider("echo", "echo", None, "Echo (built in)", needs_key=False),
+        # A ComfyUI server (Spoon Feeder's image profiles): workflows and images, no chat.
+        KnownProvider("comfyui", "comfyui", "http://127.0.0.1:8188", "ComfyUI", needs_key=False),
     )
 }
 

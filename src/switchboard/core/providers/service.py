@@ -246,17 +246,8 @@ class ProviderService:
         base_url = await self._checked_base_url(known, base_url, allow_private)
         if test:
             # Tried on a detached copy: a failing credential must not replace a stored one.
-            candidate = ProviderConnection(
-                id=new_id(),
-                user_id=owner_id,
-                provider=known.name,
-                label=label,
-                base_url=base_url,
-                private_ok=allow_private,
-            )
-            self._store_key(known, candidate, api_key)
-            await self._setup.factory.provider(
-                self._endpoint_from_connection(known, candidate)
+            await self._detached(
+                owner_id, known, api_key, base_url, label, allow_private
             ).test_connection()
         connection = await self._repo.get_by_label(owner_id, known.name, label)
         if connection is None:
@@ -275,8 +266,41 @@ class ProviderService:
         await self._repo.flush()
         return _read(connection)
 
+    async def trial_provider(
+        self,
+        owner_id: str,
+        provider: str,
+        *,
+        api_key: str | None,
+        base_url: str | None = None,
+        allow_private: bool = False,
+    ) -> ChatProvider:
+        """A chat provider for a credential that is not stored (a connection test): the
+        base URL goes through the outbound policy and the key is bound to it as if saved."""
+        known = _known(provider)
+        require(known.kind, known.name, Capability.CHAT)
+        base_url = await self._checked_base_url(known, base_url, allow_private)
+        return self._detached(owner_id, known, api_key, base_url, "trial", allow_private)
+
+    async def connection_by_id(self, owner_id: str, connection_id: str) -> ConnectionRead | None:
+        """One of the user's connections by id, whatever its label; None for anyone else's."""
+        connection = await self._repo.get(owner_id, connection_id)
+        return _read(connection) if connection else None
+
+    async def connections_labelled(self, owner_id: str, prefix: str) -> list[ConnectionRead]:
+        """The user's connections whose label starts with `prefix`, oldest first."""
+        connections = await self._repo.for_owner(owner_id, label=None)
+        found = [_read(c) for c in connections if c.label.startswith(prefix)]
+        return sorted(found, key=lambda c: (c.created_at, c.id))
+
     async def update_connection(
-        self, owner_id: str, provider: str, change: ConnectionUpdate, *, allow_private: bool = False
+        self,
+        owner_id: str,
+        provider: str,
+        change: ConnectionUpdate,
+        *,
+        allow_private: bool = False,
+        label: str = "default",
     ) -> ConnectionRead:
         """Apply a partial change; a new base URL without a new key drops the old key.
 
@@ -285,7 +309,7 @@ class ProviderService:
         """
         known = _known(provider)
         client_settings = _client_settings(change.settings)
-        connection = await self._require(owner_id, known.name)
+        connection = await self._require(owner_id, known.name, label)
         if change.base_url_set and change.base_url != connection.base_url:
             connection.base_url = await self._checked_base_url(
                 known, change.base_url, allow_private
@@ -374,8 +398,10 @@ class ProviderService:
         for forget in self._setup.on_change:
             forget(owner_id)
 
-    async def _require(self, owner_id: str, provider: str) -> ProviderConnection:
-        connection = await self._repo.get_by_label(owner_id, provider, "default")
+    async def _require(
+        self, owner_id: str, provider: str, label: str = "default"
+    ) -> ProviderConnection:
+        connection = await self._repo.get_by_label(owner_id, provider, label)
         if connection is None:
             raise ProviderNotConfigured(f"Provider '{provider}' not found")
         return connection
@@ -405,6 +431,27 @@ class ProviderService:
         # A factory without the policy (a test double): the policy's rules, no exemptions.
         origin = netpolicy.check_url_syntax(base_url)
         await netpolicy.resolve_and_check(origin.host, origin.port, private_ok)
+
+    def _detached(
+        self,
+        owner_id: str,
+        known: KnownProvider,
+        api_key: str | None,
+        base_url: str | None,
+        label: str,
+        allow_private: bool,
+    ) -> ChatProvider:
+        """A provider for a connection that is never added to the session."""
+        candidate = ProviderConnection(
+            id=new_id(),
+            user_id=owner_id,
+            provider=known.name,
+            label=label,
+            base_url=base_url,
+            private_ok=allow_private,
+        )
+        self._store_key(known, candidate, api_key)
+        return self._setup.factory.provider(self._endpoint_from_connection(known, candidate))
 
     def _effective_base_url(
         self, known: KnownProvider, connection: ProviderConnection

@@ -124,8 +124,18 @@ class WorkflowService:
         `WorkflowRejected` when the engine refuses it, `WorkflowFailed` naming the node
         when a node raises, `WorkflowInterrupted` when someone stopped it on the engine.
         """
+        return await self.finish(await self._engine.submit(workflow), progress)
+
+    async def submit(self, workflow: Workflow) -> SubmittedPrompt:
+        """Queue `workflow` only; `finish` follows it later (from a job, say)."""
+        return await self._engine.submit(workflow)
+
+    async def finish(
+        self, prompt: SubmittedPrompt, progress: ProgressCallback = _silent
+    ) -> WorkflowRun:
+        """Follow a queued prompt to its end and fetch its images (see `run`); following
+        again a prompt that already ended reads its end from the engine's history."""
         reporter = _Reporter(progress, self.vendor)
-        prompt = await self._engine.submit(workflow)
         try:
             end = await self._follow(prompt, reporter)
         except BaseException:

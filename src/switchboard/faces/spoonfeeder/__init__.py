@@ -21,7 +21,6 @@ from switchboard.faces.spoonfeeder.routes import (
 FACE = FaceSpec(
     name="spoonfeeder",
     routers=[
-        health.router,
         models.router,
         settings.router,
         profiles.router,
@@ -33,6 +32,7 @@ FACE = FaceSpec(
     ],
     render_error=render_error,
     auth=CHAIN,
+    shared=[health.HEALTH],
 )
 
 __all__ = ["FACE"]

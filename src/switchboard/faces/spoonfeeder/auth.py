@@ -12,7 +12,7 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from switchboard.api.auth import AuthChain, Bearer, LocalTrust, QueryToken
+from switchboard.api.auth import AuthChain, Bearer, LocalTrust
 from switchboard.core.accounts.principal import Principal
 
 # What this face stores (tasks, chats, usage) records it came from here.
@@ -20,7 +20,6 @@ SOURCE = "spoonfeeder"
 
 CHAIN = AuthChain(
     Bearer(),
-    QueryToken(),  # Socket.IO and event streams only: browsers cannot set headers there
     LocalTrust(),
     missing="Authentication required",
 )

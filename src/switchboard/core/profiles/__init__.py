@@ -1,0 +1,1 @@
+"""Provider profiles: named provider connections with their options and models."""
