@@ -10,7 +10,6 @@ from switchboard.core.llm import ChatMessage, ChatResult
 from switchboard.faces.spoonfeeder.settings_schemas import ProviderName
 
 MAX_MESSAGES = 1000
-MAX_CONTENT = 1_000_000
 
 
 class Message(BaseModel):
@@ -19,7 +18,9 @@ class Message(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     role: Literal["system", "user", "assistant"]
-    content: str = Field(max_length=MAX_CONTENT)
+    # Bounded by the request body's limit (as the OpenAI face's messages): a length limit
+    # of its own could only ever answer 413 first.
+    content: str
 
 
 class ChatBody(BaseModel):
