@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
+import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.core.comfy import parameters as params
@@ -42,7 +43,7 @@ from switchboard.core.comfy.schemas import (
     WorkflowRead,
     WorkflowUpdate,
 )
-from switchboard.core.errors import Invalid
+from switchboard.core.errors import Invalid, SwitchboardError
 from switchboard.core.events.ports import EventBus
 from switchboard.core.jobs.errors import JobNotFound, JobStateConflict
 from switchboard.core.jobs.schemas import JobCreate
@@ -57,6 +58,8 @@ from switchboard.core.workflows.service import WorkflowService
 from switchboard.kit.clock import Clock, utcnow
 from switchboard.kit.ids import canonical_id
 from switchboard.models import ComfyGeneration, ComfySession, ComfyWorkflow
+
+log = structlog.get_logger(__name__)
 
 # The job that follows a submitted generation (registered by `tasks.comfy_job_types`).
 COMFY_GENERATION = "comfyui_generation"
@@ -452,14 +455,34 @@ class ComfyService:
         await self._repo.settle_abandoned(owner_id, self._clock())
 
     async def _discard(self, owner_id: str, rows: Sequence[ComfyGeneration]) -> None:
-        """Stop the running ones (their job interrupts ComfyUI) and delete every image."""
+        """Stop the running ones and delete every image."""
         for row in rows:
             if row.status == RUNNING and row.job_id is not None:
                 # It may have finished (or its job been deleted) meanwhile.
                 with contextlib.suppress(JobStateConflict, JobNotFound):
                     await self._jobs.cancel(owner_id, row.job_id)
+                self._interrupt_after_commit(row.prompt_id)
         for media_id in await self._repo.media_ids_of(owner_id, [row.id for row in rows]):
             await self._media.delete(owner_id, media_id)
+
+    def _interrupt_after_commit(self, prompt_id: str) -> None:
+        """Interrupt the prompt on ComfyUI once the deletion is committed.
+
+        The cancelled job interrupts it too, when its handler is told in time; a job still
+        pending, or told only at its next lease renewal, would leave the GPU drawing for
+        nobody meanwhile. Interrupting twice is harmless (the engine checks its queue).
+        """
+        engine = self._engine
+        if engine is None:
+            return
+
+        async def interrupt() -> None:
+            try:
+                await engine.interrupt(prompt_id)
+            except SwitchboardError as exc:
+                log.warning("comfyui_interrupt_failed", prompt_id=prompt_id, error=exc.code)
+
+        self._after_commit(interrupt)
 
     async def _saved(self, owner_id: str, row: ComfyWorkflow) -> WorkflowRead:
         row.updated_at = self._clock()
