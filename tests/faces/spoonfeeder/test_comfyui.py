@@ -85,7 +85,17 @@ async def _generation(app: Harness, user: User, generation_id: str, status: str)
         found = data_of(await app.client.get(url, headers=user.headers))
         return found if found["status"] == status else None
 
-    return await eventually(reached, timeout=10, what=f"generation {status}")
+    found = await eventually(reached, timeout=10, what=f"generation {status}")
+    if status in ("complete", "failed"):
+        # The job writes its own end just after the generation's: a test that ended here
+        # would shut the app down in the middle of that write.
+        await eventually(lambda: _jobs_idle(app), timeout=10, what="the job to finish")
+    return found
+
+
+async def _jobs_idle(app: Harness) -> bool:
+    counts = await app.run(lambda services: services.job_counts())
+    return not counts.get("running") and not counts.get("pending")
 
 
 async def _generation_events(subscription: Subscription, last: str) -> list[Event]:
