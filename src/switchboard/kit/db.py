@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import JSON, DateTime, MetaData, String, TypeDecorator, event
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Dialect, ExceptionContext
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -109,6 +109,18 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
     cursor.close()
 
 
+def _close_interrupted_cursor(context: ExceptionContext) -> None:
+    # A statement interrupted by a cancellation (a request gone, a job's watcher stopped)
+    # leaves its SQLite cursor unfinished, and an unfinished `UPDATE ... RETURNING` holds
+    # the write lock until the cursor is garbage-collected: every other writer times out
+    # meanwhile. Closing the cursor waits for the statement and releases the lock.
+    execution = context.execution_context
+    if isinstance(context.original_exception, Exception) or execution is None:
+        return
+    with contextlib.suppress(Exception):
+        execution.cursor.close()
+
+
 # The URL schemes people write, and the async driver switchboard runs each on.
 _ASYNC_DRIVERS = {
     "postgresql": "postgresql+asyncpg",
@@ -145,6 +157,7 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
             pool_timeout=30,
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "handle_error", _close_interrupted_cursor)
         return engine
     engine = create_async_engine(url, echo=echo, pool_size=10, max_overflow=20)
     ping_when_idle(engine, PING_AFTER_IDLE_SECONDS)

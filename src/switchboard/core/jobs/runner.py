@@ -235,7 +235,9 @@ class _Execution:
         if not handler.done():
             self.stop = self.stop or _Stop.TIMEOUT
             await _cancel_and_wait(handler)
-        await _cancel_and_wait(watcher)
+        # The watcher ends by itself once the handler has: cancelling it could interrupt
+        # a lease renewal in the middle of its write.
+        await asyncio.wait({watcher})
         if not watcher.cancelled() and watcher.exception() is not None:
             self.log.error("job_watcher_failed", exc_info=watcher.exception())
         return await self.settle(handler, job_type)
@@ -263,8 +265,11 @@ class _Execution:
             await self.announce(updated, "progress")
 
     async def watch(self, handler: asyncio.Task[Any]) -> None:
-        # Short jobs end before this sleep does and are never watched at all.
-        await asyncio.sleep(min(self.r.options.watch_after_seconds, self.r.options.heartbeat))
+        options = self.r.options
+        # Short jobs end before this wait does and are never watched at all.
+        await asyncio.wait({handler}, timeout=min(options.watch_after_seconds, options.heartbeat))
+        if handler.done():
+            return
         subscription = await self.subscribe()
         listener = (
             asyncio.create_task(self.listen(subscription, handler))
@@ -306,7 +311,7 @@ class _Execution:
                 if stop is not None:
                     self.interrupt(handler, stop)
                     return
-            await asyncio.sleep(self.r.options.heartbeat)
+            await asyncio.wait({handler}, timeout=self.r.options.heartbeat)
 
     async def renew(self) -> _Stop | None:
         """Renew the lease; why to stop, when the job must stop."""
