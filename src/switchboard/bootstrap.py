@@ -37,6 +37,7 @@ from switchboard.core.analysis.service import (
 from switchboard.core.analysis.tasks import analysis_job_types
 from switchboard.core.catalog.models import ModelResolver
 from switchboard.core.catalog.service import CatalogCache
+from switchboard.core.comfy.repository import ComfyRepository
 from switchboard.core.comfy.tasks import comfy_job_types
 from switchboard.core.container import AppContext, AppOptions, Services
 from switchboard.core.conversations.active import ActiveReplies
@@ -545,7 +546,8 @@ def build_job_runtime(
 
 def register_topic_owners(registry: OwnershipRegistry, units: UnitOfWorkFactory) -> None:
     """`task:{job id}` belongs to the job's owner, `session:{conversation id}` to the
-    conversation's, so their owners (and nobody else) may subscribe."""
+    conversation's, `comfy:{session id}` to the ComfyUI session's, so their owners (and
+    nobody else) may subscribe."""
 
     async def job_owner(job_id: str) -> str | None:
         key = canonical_id(job_id)
@@ -561,8 +563,16 @@ def register_topic_owners(registry: OwnershipRegistry, units: UnitOfWorkFactory)
         async with units() as uow:
             return await ConversationRepository(uow.session).owner_of(key)
 
+    async def comfy_session_owner(session_id: str) -> str | None:
+        key = canonical_id(session_id)
+        if key is None:
+            return None
+        async with units() as uow:
+            return await ComfyRepository(uow.session).owner_of(key)
+
     registry.register("task", job_owner)
     registry.register("session", conversation_owner)
+    registry.register("comfy", comfy_session_owner)
 
 
 def build_bus(settings: Settings) -> EventBus:

@@ -12,7 +12,7 @@ from switchboard import __version__
 from switchboard.api.faces import EnabledFace, FaceSpec
 from switchboard.bootstrap import ConfigError
 from switchboard.config import Settings
-from switchboard.faces import openai, pluginmind, pocketllm, spoonfeeder
+from switchboard.faces import cloudtolocalllm, openai, pluginmind, pocketllm, spoonfeeder
 from switchboard.faces import switchboard as native
 
 OptionsFactory = Callable[[Settings], object]
@@ -33,6 +33,10 @@ def _pocketllm_options(settings: Settings) -> pocketllm.PocketLLMOptions:
     return pocketllm.PocketLLMOptions(docs_enabled=settings.docs_enabled)
 
 
+def _cloudtolocalllm_options(settings: Settings) -> cloudtolocalllm.CloudToLocalLLMOptions:
+    return cloudtolocalllm.CloudToLocalLLMOptions(data_dir=settings.resolved_data_dir)
+
+
 def _no_options(_: Settings) -> None:
     return None
 
@@ -45,6 +49,7 @@ FACES: dict[str, tuple[FaceSpec, OptionsFactory]] = {
     "pluginmind": (pluginmind.FACE, _pluginmind_options),
     "switchboard": (native.FACE, _no_options),
     "spoonfeeder": (spoonfeeder.FACE, _no_options),
+    "cloudtolocalllm": (cloudtolocalllm.FACE, _cloudtolocalllm_options),
 }
 
 

@@ -206,7 +206,8 @@ def test_unknown_faces_are_refused_before_anything_else(data_dir: Path) -> None:
     done = switchboard(data_dir, "serve", SWITCHBOARD_FACES="openai,pocketpaw,chatgpt")
     assert refused(done) == (
         "SWITCHBOARD_FACES names pocketpaw, chatgpt, which this build does not serve;"
-        " the faces are: openai, pocketllm, pluginmind, switchboard, spoonfeeder"
+        " the faces are: openai, pocketllm, pluginmind, switchboard, spoonfeeder,"
+        " cloudtolocalllm"
     )
     assert not data_dir.exists()  # refused before preparing anything
 

@@ -57,6 +57,15 @@ def spoonfeeder_shape(body: dict[str, Any]) -> None:
     assert isinstance(body["statusCode"], int)
 
 
+def cloudtolocalllm_shape(body: dict[str, Any]) -> None:
+    """docs/faces/cloudtolocalllm.md: `{error, message, code, details?, requestId}`."""
+    assert set(body) - {"details"} == {"error", "message", "code", "requestId"}
+    assert isinstance(body["error"], str) and body["error"].islower()
+    assert isinstance(body["message"], str) and body["message"]
+    assert isinstance(body["code"], int)
+    assert body["requestId"] == REQUEST_ID
+
+
 # Every face's error shape. A face in the registry but not here fails below: add its shape
 # from its document.
 ERROR_SHAPES: dict[str, Callable[[dict[str, Any]], None]] = {
@@ -65,6 +74,7 @@ ERROR_SHAPES: dict[str, Callable[[dict[str, Any]], None]] = {
     "pluginmind": pluginmind_shape,
     "switchboard": switchboard_shape,
     "spoonfeeder": spoonfeeder_shape,
+    "cloudtolocalllm": cloudtolocalllm_shape,
 }
 
 # Errors that are not core kinds, and the status each must keep in every face.

@@ -1,10 +1,11 @@
 """Faces as registered parts.
 
 A face exports one `FaceSpec`: its routers, error renderer, authentication chain,
-contributions to shared paths, ASGI mounts (Socket.IO), WebSocket routes and lifespan
-hooks. The composition root mounts the enabled faces by looping over one table; nothing
-there names a face. `mount_faces` refuses, at start-up, a face route that declares no
-admission (default deny) and two faces that set one shared key differently.
+contributions to shared paths, its dialect on the shared Socket.IO server, ASGI mounts,
+WebSocket routes and lifespan hooks. The composition root mounts the enabled faces by
+looping over one table; nothing there names a face. `mount_faces` refuses, at start-up,
+a face route that declares no admission (default deny) and two faces that set one shared
+key differently.
 """
 
 from __future__ import annotations
@@ -22,10 +23,16 @@ from starlette.types import ASGIApp
 from switchboard.api.admission import admission_of
 from switchboard.api.auth import AuthChain
 from switchboard.api.errors import ErrorRenderer
+from switchboard.api.realtime.socketio import SocketIODialect, SocketIOHub
 from switchboard.api.shared_paths import Contribution, SharedFragment, mount_shared_paths
 from switchboard.core.container import AppContext
 
 OptionsT = TypeVar("OptionsT")
+
+SOCKETIO_PATH = "/socket.io"
+# How often each socket's credential is checked again (within Socket.IO's own 25 s
+# heartbeat): a revoked or expired one gets `stream.closed` and is disconnected.
+SOCKETIO_RECHECK_SECONDS = 15.0
 
 Lifespan = Callable[[AppContext], AbstractAsyncContextManager[None]]
 """Work that lives as long as the app (started before serving, stopped after)."""
@@ -69,6 +76,9 @@ class FaceSpec:
     mounts: Sequence[Mount] = ()
     websockets: Sequence[SocketRoute] = ()
     lifespans: Sequence[Lifespan] = ()
+    # Its dialect on the one Socket.IO server at SOCKETIO_PATH, built once the context
+    # exists (from the context and the face's options).
+    socketio: Callable[[AppContext, Any], SocketIODialect] | None = None
     # Routes that exist only when an option says so (e.g. a legacy docs alias).
     optional_routers: Callable[[Any], Sequence[APIRouter]] = field(default=lambda _: ())
 
@@ -126,6 +136,7 @@ def mount_faces(
             else:
                 app.mount(mount.path, built)
         lifespans.extend(spec.lifespans)
+    lifespans.extend(_mount_socketio(app, ctx, faces))
     fragments = [
         *extra_shared,
         *(
@@ -139,6 +150,26 @@ def mount_faces(
     except ValueError as exc:
         raise FaceMountError(str(exc)) from None
     return lifespans
+
+
+def _mount_socketio(app: FastAPI, ctx: AppContext, faces: Sequence[EnabledFace]) -> list[Lifespan]:
+    """One Socket.IO server for every face that speaks on it; its close as a lifespan."""
+    dialects = [
+        face.spec.socketio(ctx, face.options) for face in faces if face.spec.socketio is not None
+    ]
+    if not dialects:
+        return []
+    hub = SocketIOHub(
+        ctx.bus,
+        ctx.topics,
+        dialects,
+        redis_url=ctx.options.redis_url,
+        recheck_seconds=SOCKETIO_RECHECK_SECONDS,
+    )
+    # Mounted at the path, the hub sees the full path (Starlette keeps it and sets
+    # root_path), so its own `socket.io` prefix makes the URL `/socket.io/`.
+    app.mount(SOCKETIO_PATH, hub.asgi_app(socketio_path=SOCKETIO_PATH.strip("/")))
+    return [_closing(hub.aclose)]
 
 
 def _closing(close: Callable[[], Awaitable[None]]) -> Lifespan:

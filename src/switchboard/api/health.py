@@ -1,13 +1,17 @@
-"""`GET /healthz`: the operator's view of the dependencies, whatever faces are mounted."""
+"""`GET /healthz`: the operator's view of the dependencies, whatever faces are mounted;
+and the one health report of a request that several faces answer together."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from switchboard import __version__
 from switchboard.api.responses import JSONResponse
 from switchboard.core.container import AppContext
 from switchboard.core.jobs.workers import WorkerStatus
+from switchboard.core.ops.health import HealthReport
+
+_REPORT = "switchboard_health_report"
 
 
 def health_router(ctx: AppContext) -> APIRouter:
@@ -43,3 +47,14 @@ def workers_body(workers: WorkerStatus | None) -> dict[str, object] | None:
         "alive": workers.alive,
         "oldest_pending_seconds": workers.oldest_pending_seconds,
     }
+
+
+async def request_health_report(request: Request, ctx: AppContext) -> HealthReport:
+    """The health report of this request, made once: the faces sharing one health path
+    (`/api/health`) each read it, so every dependency is checked once per call and the
+    parts of one answer agree."""
+    # In the scope itself: `request.state` may be shared with the app's lifespan state.
+    report: HealthReport | None = request.scope.get(_REPORT)
+    if report is None:
+        report = request.scope[_REPORT] = await ctx.health.report()
+    return report

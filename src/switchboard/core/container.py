@@ -32,6 +32,7 @@ from switchboard.core.conversations.replies import ChatReplies
 from switchboard.core.conversations.runner import ReplyRunner
 from switchboard.core.conversations.service import ConversationService
 from switchboard.core.events.access import TopicAccess
+from switchboard.core.events.notifications import Notifier
 from switchboard.core.events.ports import EventBus
 from switchboard.core.images.generation import ImageGenerationService
 from switchboard.core.images.ports import ImageFetcher
@@ -270,12 +271,19 @@ class Services:
     @cached_property
     def tasks(self) -> TaskService:
         """Spoon Feeder's generation tasks, each run by the job that shares its id."""
-        return TaskService(self.uow.session, self.jobs)
+        return TaskService(
+            self.uow.session, self.jobs, self.ctx.bus, after_commit=self.uow.after_commit
+        )
 
     @cached_property
     def results(self) -> ResultService:
         """What the user's tasks produced; deleting one deletes its files."""
         return ResultService(self.uow.session, self.media)
+
+    @cached_property
+    def notifications(self) -> Notifier:
+        """Short messages for one user, over the bus (shown live by the faces)."""
+        return Notifier(self.ctx.bus)
 
     @cached_property
     def analysis(self) -> AnalysisService:

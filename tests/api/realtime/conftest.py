@@ -18,7 +18,11 @@ from starlette.responses import JSONResponse, Response
 
 from switchboard.api.auth import AuthChain, Bearer, Handshake, QueryToken
 from switchboard.api.realtime.auth import chain_authenticator
-from switchboard.api.realtime.socketio import SocketIOHub, register_topic_events
+from switchboard.api.realtime.socketio import (
+    SocketIODialect,
+    SocketIOHub,
+    register_topic_events,
+)
 from switchboard.api.realtime.sse import event_stream_response
 from switchboard.api.realtime.websocket import Heartbeat, accept_authenticated, pump_events
 from switchboard.app import create_app
@@ -144,8 +148,10 @@ def build_app(ctx: AppContext, settings: Any, tasks: dict[str, str]) -> tuple[Fa
         heartbeat = Heartbeat(interval=0.2, timeout=0.4)
         await pump_events(websocket, sub, heartbeat=heartbeat, on_message=echo)
 
-    hub = SocketIOHub(ctx.bus, ctx.topics, authenticate, redis_url=settings.redis_url)
-    register_topic_events(hub)
+    dialect = SocketIODialect(
+        "test", authenticate, register=lambda hub: register_topic_events(hub, "test")
+    )
+    hub = SocketIOHub(ctx.bus, ctx.topics, [dialect], redis_url=settings.redis_url)
     # Beside the app's own hub at /socket.io (the native face's), which would answer first.
     # Mounted, the hub still sees the full path, so its own path is the whole of it.
     app.mount(SOCKETIO_PATH, hub.asgi_app(socketio_path=SOCKETIO_PATH.strip("/")))

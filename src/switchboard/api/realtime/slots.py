@@ -70,6 +70,10 @@ class StreamSlots:
         """How many streams `user_id` holds here."""
         return self._open.get(user_id, 0)
 
+    def total(self) -> int:
+        """How many streams are open here, all users together."""
+        return sum(self._open.values())
+
     def _release(self, user_id: str) -> None:
         left = self._open.get(user_id, 0) - 1
         if left > 0:

@@ -27,6 +27,12 @@ class ComfyRepository:
         self._session = session
 
     # -- sessions ------------------------------------------------------------------------
+    async def owner_of(self, session_id: str) -> str | None:
+        """Who owns the session (for topic authorization); None when there is none."""
+        return await self._session.scalar(
+            select(ComfySession.user_id).where(ComfySession.id == session_id)
+        )
+
     async def session(self, owner_id: str, session_id: str) -> ComfySession | None:
         """The session, if `owner_id` owns it."""
         return await self._session.scalar(

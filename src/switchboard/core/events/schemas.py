@@ -11,8 +11,8 @@ from switchboard.core.errors import Invalid
 from switchboard.kit.clock import utcnow
 from switchboard.kit.ids import new_id
 
-TopicKind: TypeAlias = Literal["user", "task", "session", "bridge", "system"]
-OWNED_KINDS: Final = ("task", "session", "bridge")
+TopicKind: TypeAlias = Literal["user", "task", "session", "comfy", "bridge", "system"]
+OWNED_KINDS: Final = ("task", "session", "comfy", "bridge")
 SYSTEM_TOPIC: Final = "system"
 # The marker a subscriber receives in place of events it lost (queue overflow, or the
 # transport reconnecting); `data` says how many and why.
@@ -22,7 +22,7 @@ GAP_TYPE: Final = "bus.gap"
 # ('*', '?', '[') so that a topic can never address more than one channel, on any
 # transport, and the string checked is byte for byte the string subscribed.
 _TOPIC_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
-_KINDS: Final = frozenset({"user", "task", "session", "bridge"})
+_KINDS: Final = frozenset({"user", "task", "session", "comfy", "bridge"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +78,11 @@ def user_topic(user_id: str) -> str:
 def task_topic(job_id: str) -> str:
     """One job's lifecycle."""
     return f"task:{job_id}"
+
+
+def comfy_topic(session_id: str) -> str:
+    """The generations of one ComfyUI session."""
+    return f"comfy:{session_id}"
 
 
 def session_topic(session_id: str) -> str:

@@ -9,16 +9,19 @@ its files with it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from switchboard.core.events.ports import EventBus
 from switchboard.core.jobs.errors import JobNotFound, JobStateConflict
 from switchboard.core.jobs.schemas import JobCreate
 from switchboard.core.jobs.service import JobService
 from switchboard.core.media.schemas import MediaDownload
 from switchboard.core.media.service import MediaService
 from switchboard.core.tasks.errors import ResultNotFound, TaskNotFound, TaskStateConflict
+from switchboard.core.tasks.events import publish_task_created
 from switchboard.core.tasks.plans import plan
 from switchboard.core.tasks.repository import ResultRepository, TaskRepository, result_read
 from switchboard.core.tasks.schemas import (
@@ -30,6 +33,7 @@ from switchboard.core.tasks.schemas import (
     TaskStatus,
     TaskType,
 )
+from switchboard.kit.db import AfterCommit
 from switchboard.kit.ids import canonical_id
 from switchboard.kit.pagination import Page, clamp_offset
 from switchboard.models import Result, Task
@@ -43,14 +47,32 @@ MAX_EXPORT = 10_000
 class TaskService:
     """Creating, reading, cancelling, retrying and deleting a user's tasks."""
 
-    def __init__(self, session: AsyncSession, jobs: JobService) -> None:
+    def __init__(
+        self,
+        session: AsyncSession,
+        jobs: JobService,
+        bus: EventBus,
+        *,
+        after_commit: Callable[[AfterCommit], None],
+    ) -> None:
         self._tasks = TaskRepository(session)
         self._jobs = jobs
+        self._bus = bus
+        self._after_commit = after_commit
 
     async def create(self, owner_id: str, data: TaskCreate, *, source: str) -> TaskRead:
-        """Create a task and the job that runs it (queued once the caller commits);
-        `InvalidTask` when its provider or options cannot run."""
+        """Create a task and the job that runs it (queued once the caller commits, just
+        after `task.created` is published); `InvalidTask` when its provider or options
+        cannot run."""
         plan(data.type, data.provider, data.prompt, data.options)
+        created: list[TaskRead] = []
+
+        async def announce() -> None:
+            await publish_task_created(self._bus, owner_id, created[0])
+
+        # Registered before the job's own after-commit work, so the task is announced
+        # before its job can start: `task.created` comes before the job's events.
+        self._after_commit(announce)
         job = await self._jobs.create(owner_id, JobCreate(type=SPOONFEEDER_TASK, source=source))
         self._tasks.add(
             Task(
@@ -64,7 +86,8 @@ class TaskService:
             )
         )
         await self._tasks.flush()
-        return await self.get(owner_id, job.id)
+        created.append(await self.get(owner_id, job.id))
+        return created[0]
 
     async def get(self, owner_id: str, task_id: str) -> TaskRead:
         """One of the user's tasks; `TaskNotFound` for anyone else's."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 from switchboard.api.auth import BEARER
 from switchboard.api.faces import FaceSpec
 from switchboard.faces.switchboard.errors import render_error
-from switchboard.faces.switchboard.realtime import SOCKETIO
+from switchboard.faces.switchboard.realtime import socketio_dialect
 from switchboard.faces.switchboard.routes import events, jobs, replies, schedules, usage
 
 FACE = FaceSpec(
@@ -14,7 +14,7 @@ FACE = FaceSpec(
     routers=[jobs.router, schedules.router, events.router, replies.router, usage.router],
     render_error=render_error,
     auth=BEARER,
-    mounts=[SOCKETIO],
+    socketio=socketio_dialect,
 )
 
 __all__ = ["FACE"]

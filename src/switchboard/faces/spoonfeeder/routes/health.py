@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import Request
 
 from switchboard.api.context import get_context
+from switchboard.api.health import request_health_report
 from switchboard.api.shared_paths import SharedFragment
 from switchboard.core.accounts.principal import Principal
 from switchboard.core.container import Services
@@ -28,7 +29,7 @@ async def health(
     request: Request, services: Services, principal: Principal | None
 ) -> dict[str, Any]:
     """`{success, data: {status, timestamp, services}}` from a fresh health report."""
-    report = await (await get_context(request)).health.report()
+    report = await request_health_report(request, await get_context(request))
     return {"success": True, "data": health_body(report, datetime.now(UTC))}
 
 

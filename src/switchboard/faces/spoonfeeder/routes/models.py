@@ -85,7 +85,9 @@ async def load_model(
     """Load the model into the server's memory (for its keep-alive)."""
     admin = await _admin(services, principal.user_id, profile_id)
     await admin.load_model(_checked(name))
-    return done(f"Model {name} loaded successfully")
+    message = f"Model {name} loaded successfully"
+    await services.notifications.notify(principal.user_id, message, level="success")
+    return done(message)
 
 
 @router.post(
@@ -99,7 +101,9 @@ async def unload_model(
     """Unload the model from the server's memory now."""
     admin = await _admin(services, principal.user_id, profile_id)
     await admin.unload_model(_checked(name))
-    return done(f"Model {name} unloaded successfully")
+    message = f"Model {name} unloaded successfully"
+    await services.notifications.notify(principal.user_id, message)
+    return done(message)
 
 
 @router.get(

@@ -1,0 +1,1 @@
+"""CloudToLocalLLM's routes, one module per section of its document."""
