@@ -131,13 +131,18 @@ class ComfyRepository:
         abandoned = select(Job.id).where(
             Job.user_id == owner_id, Job.status.in_(ABANDONED_JOB_STATUSES)
         )
+        settled = (
+            ComfyGeneration.user_id == owner_id,
+            ComfyGeneration.status == RUNNING,
+            ComfyGeneration.job_id.in_(abandoned),
+        )
+        # Read first: nearly always there is nothing to settle, and a read takes no write
+        # lock (on SQLite, one for the whole database) on every generation read.
+        if await self._session.scalar(select(ComfyGeneration.id).where(*settled).limit(1)) is None:
+            return
         await self._session.execute(
             update(ComfyGeneration)
-            .where(
-                ComfyGeneration.user_id == owner_id,
-                ComfyGeneration.status == RUNNING,
-                ComfyGeneration.job_id.in_(abandoned),
-            )
+            .where(*settled)
             .values(
                 status=FAILED,
                 error="The generation was cancelled or timed out",
