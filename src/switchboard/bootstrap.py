@@ -46,7 +46,7 @@ from switchboard.core.conversations.leases import ReplyLeases, StreamPersistence
 from switchboard.core.conversations.repository import ConversationRepository
 from switchboard.core.conversations.runner import ReplyRunner
 from switchboard.core.errors import Conflict, SwitchboardError
-from switchboard.core.events.access import OwnershipRegistry, TopicAccess
+from switchboard.core.events.access import OwnerResolver, OwnershipRegistry, TopicAccess
 from switchboard.core.events.ports import EventBus
 from switchboard.core.images.tasks import image_job_types
 from switchboard.core.jobs.context import UnitOfWorkFactory
@@ -549,30 +549,21 @@ def register_topic_owners(registry: OwnershipRegistry, units: UnitOfWorkFactory)
     conversation's, `comfy:{session id}` to the ComfyUI session's, so their owners (and
     nobody else) may subscribe."""
 
-    async def job_owner(job_id: str) -> str | None:
-        key = canonical_id(job_id)
-        if key is None:
-            return None
-        async with units() as uow:
-            return await JobRepository(uow.session).owner_of(key)
+    def owner_in(
+        repository: type[JobRepository | ConversationRepository | ComfyRepository],
+    ) -> OwnerResolver:
+        async def owner(thing_id: str) -> str | None:
+            key = canonical_id(thing_id)
+            if key is None:
+                return None
+            async with units() as uow:
+                return await repository(uow.session).owner_of(key)
 
-    async def conversation_owner(conversation_id: str) -> str | None:
-        key = canonical_id(conversation_id)
-        if key is None:
-            return None
-        async with units() as uow:
-            return await ConversationRepository(uow.session).owner_of(key)
+        return owner
 
-    async def comfy_session_owner(session_id: str) -> str | None:
-        key = canonical_id(session_id)
-        if key is None:
-            return None
-        async with units() as uow:
-            return await ComfyRepository(uow.session).owner_of(key)
-
-    registry.register("task", job_owner)
-    registry.register("session", conversation_owner)
-    registry.register("comfy", comfy_session_owner)
+    registry.register("task", owner_in(JobRepository))
+    registry.register("session", owner_in(ConversationRepository))
+    registry.register("comfy", owner_in(ComfyRepository))
 
 
 def build_bus(settings: Settings) -> EventBus:
