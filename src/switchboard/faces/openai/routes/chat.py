@@ -15,6 +15,7 @@ from switchboard.api.admission import admitted_explicitly
 from switchboard.api.bodies import before_parsing
 from switchboard.api.draining import Tripped, draining_of, until_tripped
 from switchboard.api.errors import face_route_class
+from switchboard.api.lean import opened
 from switchboard.api.openapi import STREAMS, UPSTREAM, raises
 from switchboard.api.realtime.closing import close_source
 from switchboard.api.realtime.slots import holding, stream_slots
@@ -23,7 +24,7 @@ from switchboard.core.conversations.errors import ShuttingDown
 from switchboard.core.errors import ErrorKind
 from switchboard.faces.openai import schemas, translate
 from switchboard.faces.openai.errors import error_body, render_error
-from switchboard.faces.openai.gateway import admission, gateway_call, opened
+from switchboard.faces.openai.gateway import admission, caller, gateway_call
 
 STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 CHAT = admission("chat")
@@ -50,7 +51,7 @@ async def chat_completions(body: schemas.ChatCompletionRequest, request: Request
     if body.stream:
         slot = stream_slots(request.app).acquire(call.principal.user_id)
         try:
-            _, events = await completions.stream(call.caller, core_request)
+            _, events = await completions.stream(caller(call), core_request)
         except BaseException:
             slot.release()
             raise
@@ -61,7 +62,7 @@ async def chat_completions(body: schemas.ChatCompletionRequest, request: Request
         return StreamingResponse(
             holding(chunks, slot), media_type="text/event-stream", headers=STREAM_HEADERS
         )
-    _, result = await completions.complete(call.caller, core_request)
+    _, result = await completions.complete(caller(call), core_request)
     return JSONResponse(translate.completion_body(body.model, result))
 
 
@@ -87,5 +88,5 @@ async def embeddings(body: schemas.EmbeddingRequest, request: Request) -> Respon
     """Create embeddings."""
     call = opened(request)
     inputs = translate.embedding_inputs(body)
-    _, result = await call.services.completions.embed(call.caller, body.model, inputs)
+    _, result = await call.services.completions.embed(caller(call), body.model, inputs)
     return JSONResponse(translate.embedding_body(body.model, result, body.encoding_format))

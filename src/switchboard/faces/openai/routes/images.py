@@ -17,6 +17,7 @@ from switchboard.api.auth import PrincipalDep
 from switchboard.api.bodies import before_parsing
 from switchboard.api.context import ServicesDep
 from switchboard.api.errors import face_route_class
+from switchboard.api.lean import opened
 from switchboard.api.openapi import IMAGE_FILE, UPSTREAM, raises
 from switchboard.api.responses import JSONResponse
 from switchboard.core.container import Services
@@ -26,7 +27,7 @@ from switchboard.core.images.schemas import ImageSpec
 from switchboard.faces.openai import schemas, translate
 from switchboard.faces.openai.auth import AUTH
 from switchboard.faces.openai.errors import MODEL_NOT_FOUND, render_error
-from switchboard.faces.openai.gateway import GROUP, admission, gateway_call, opened
+from switchboard.faces.openai.gateway import GROUP, admission, caller, gateway_call
 
 FILES_PATH = "/v1/images/files"
 IMAGES = admission("images")
@@ -42,7 +43,7 @@ async def create_images(body: schemas.ImageGenerationRequest, request: Request) 
     ref = call.services.completions.resolve(body.model)
     spec = _spec(call.services, ref.model, body)
     generation = call.services.image_generation
-    payloads = await generation.generate(call.caller, ref.provider, spec, body.prompt)
+    payloads = await generation.generate(caller(call), ref.provider, spec, body.prompt)
     if translate.image_format(body, spec.model) == "b64_json":
         return JSONResponse(translate.b64_images(payloads))
     stored = await generation.keep(call.principal.user_id, payloads)

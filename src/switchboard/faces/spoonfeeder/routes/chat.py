@@ -9,16 +9,12 @@ settings' default model, else the first model the provider lists.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
-
 from fastapi import APIRouter, Request, Response
 
 from switchboard.api.admission import Admission, admitted_explicitly
 from switchboard.api.bodies import before_parsing
-from switchboard.api.context import get_context, request_services
 from switchboard.api.errors import face_route_class
+from switchboard.api.lean import lean_call, opened
 from switchboard.api.openapi import UPSTREAM, raises
 from switchboard.core.accounts.principal import Principal
 from switchboard.core.container import Services
@@ -32,9 +28,8 @@ from switchboard.faces.spoonfeeder.envelope import ok
 from switchboard.faces.spoonfeeder.errors import render_error
 from switchboard.faces.spoonfeeder.settings_schemas import DEFAULT_MODEL, provider_name, wire_name
 
-# What `admit("chat")` declares, checked by the route itself (see `_opened`).
+# What `admit("chat")` declares, checked by the route's opening (`api.lean`).
 ADMISSION = Admission(scope="chat", rule="default", group=SOURCE)
-_STATE_KEY = "spoonfeeder_chat"
 
 # A lean route (`api.bodies`): the body is parsed in one pass, without FastAPI's
 # dependency solving, as the OpenAI face's chat completions.
@@ -43,32 +38,13 @@ router = APIRouter(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Opened:
-    """The request's unit of work and its authenticated, admitted caller."""
-
-    services: Services
-    principal: Principal
-
-
-@asynccontextmanager
-async def _opened(request: Request) -> AsyncIterator[None]:
-    """The unit of work, the caller (the face's chain) and the admission, entered before
-    the body is parsed: a caller without credentials is refused whatever it sent."""
-    async with request_services(request) as services:
-        principal = await CHAIN.require(request, services)
-        await ADMISSION.check(request, await get_context(request), principal)
-        request.scope.setdefault("state", {})[_STATE_KEY] = Opened(services, principal)
-        yield
-
-
 @router.post("/chat", response_model=None, openapi_extra=raises(ErrorKind.NOT_FOUND, UPSTREAM))
-@before_parsing(_opened)
+@before_parsing(lean_call(CHAIN.require, ADMISSION))
 @admitted_explicitly(ADMISSION)
 async def chat(body: schemas.ChatBody, request: Request) -> Response:
     """The provider's reply to `messages`: `{response, provider, model, usage}`."""
-    opened: Opened = request.scope["state"][_STATE_KEY]
-    services, principal = opened.services, opened.principal
+    call = opened(request)
+    services, principal = call.services, call.principal
     owner = principal.user_id
     provider = provider_name(body.provider)
     profile = None
