@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from switchboard.core.container import Services
+from switchboard.core.events.ports import Subscription
+from switchboard.core.events.schemas import Event
 from switchboard.core.profiles.schemas import ProfileCreate
 from tests.faces.spoonfeeder.conftest import caller, data_of, error_of, message_of
 from tests.fixtures.app import Harness, User
@@ -136,6 +139,23 @@ class TestOneModel:
         status = data_of(await app.client.get(f"{base}/status", headers=user.headers))
         assert status == {"name": NAMESPACED, "loaded": False, "lastUsed": None, "expiresAt": None}
 
+    async def test_loading_and_unloading_notify_the_user(
+        self, app: Harness, user: User, ollama: FakeUpstream
+    ) -> None:
+        subscription = await app.ctx.bus.subscribe([f"user:{user.id}"])
+        try:
+            base = "/api/models/llama-fake:latest"
+            message_of(await app.client.post(f"{base}/load", headers=user.headers))
+            message_of(await app.client.post(f"{base}/unload", headers=user.headers))
+            seen = [event async for event in _first(subscription, 2)]
+        finally:
+            await subscription.close()
+        model = "Model llama-fake:latest"
+        assert [(e.type, e.data) for e in seen] == [
+            ("notification", {"type": "success", "message": f"{model} loaded successfully"}),
+            ("notification", {"type": "info", "message": f"{model} unloaded successfully"}),
+        ]
+
     async def test_kept_forever_has_no_known_last_use(
         self, app: Harness, user: User, ollama: FakeUpstream
     ) -> None:
@@ -199,3 +219,13 @@ class TestAuthorization:
 
         message_of(response)
         assert "llama-fake:latest" in loaded_models(ollama)
+
+
+async def _first(subscription: Subscription, count: int) -> AsyncIterator[Event]:
+    """The first `count` events of `subscription` (at most 10 s for them all)."""
+    async with asyncio.timeout(10):
+        async for event in subscription:
+            yield event
+            count -= 1
+            if count == 0:
+                return
