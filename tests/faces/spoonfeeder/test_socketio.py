@@ -13,6 +13,7 @@ import httpx
 import pytest
 import socketio
 
+from switchboard.core.events.errors import BusUnavailable
 from switchboard.core.events.schemas import user_topic
 from tests.fixtures.app import User, make_settings
 from tests.fixtures.live_app import LiveApp, serving
@@ -259,6 +260,21 @@ class TestConnection:
     ) -> None:
         with pytest.raises(socketio.exceptions.ConnectionError):
             await connect(auth)
+
+    async def test_refused_while_the_event_bus_is_away(
+        self, live: LiveApp, connect: Any, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        alice = await live.user()
+
+        async def away(*_: Any, **__: Any) -> Any:
+            raise BusUnavailable("The event bus is unavailable")
+
+        monkeypatch.setattr(live.ctx.bus, "subscribe", away)
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            await connect({"token": alice.api_key})
+        monkeypatch.undo()
+        client = await connect({"token": alice.api_key})  # and welcome once it is back
+        assert client.sio.connected
 
     async def test_a_native_client_can_speak_only_its_own_dialect(
         self, live: LiveApp, connect: Any

@@ -241,10 +241,17 @@ class SocketIOHub:
         await self.sio.save_session(sid, {"principal": principal}, namespace=self.namespace)
         self._handshakes[sid] = _Admitted(handshake, dialects)
         # Before the client hears it is connected: once it is, its rooms are live.
-        for name in dialects:
-            on_connect = self._dialects[name].on_connect
-            if on_connect is not None:
-                await on_connect(self, sid, principal)
+        try:
+            for name in dialects:
+                on_connect = self._dialects[name].on_connect
+                if on_connect is not None:
+                    await on_connect(self, sid, principal)
+        except SwitchboardError as exc:
+            # The bus is away: refuse now rather than connect a socket that hears nothing.
+            await self._disconnect(sid)
+            raise socketio.exceptions.ConnectionRefusedError(
+                {"message": exc.message, "code": exc.code}
+            ) from None
 
     async def _admit(self, handshake: Handshake) -> tuple[Principal, tuple[str, ...]]:
         """The principal, and every dialect (of those the handshake asks for) that
