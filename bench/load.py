@@ -1,4 +1,4 @@
-"""An async load driver for OpenAI-compatible `/v1/chat/completions` endpoints.
+"""An async load driver for chat endpoints (OpenAI's `/v1/chat/completions` by default).
 
 Built on aiohttp (its client is several times cheaper per request than httpx's), with
 bodies and headers serialized once. Every run is bounded twice: by a request count and
@@ -9,8 +9,11 @@ connections; each latency is request start to full body read.
 Streaming: the same with `"stream": true`; time to first token is request start to the
 first body bytes carrying the upstream's first content token (`first`), total time is
 request start to the end of the stream (which must carry `[DONE]`).
+Another endpoint: `path` and a ready `body` (e.g. Spoon Feeder's `POST /api/chat`), and
+`expect`, bytes every 200 answer must contain to count as a success.
 
-Standalone: `python -m bench.load --url http://127.0.0.1:8201 --concurrency 64`.
+Standalone: `python -m bench.load --url http://127.0.0.1:8201 --concurrency 64`, or
+`... --path /api/chat --body '{"provider": "openai", ...}' --expect '"success":true'`.
 """
 
 from __future__ import annotations
@@ -26,6 +29,10 @@ from urllib.parse import urlsplit
 import aiohttp
 import uvloop
 
+CHAT_COMPLETIONS = "/v1/chat/completions"
+SPOONFEEDER_CHAT = "/api/chat"
+# What every Spoon Feeder success carries (`{success: true, data}`, compact JSON).
+SPOONFEEDER_OK = b'"success":true'
 FIRST_MARKER = b"first"
 DONE_MARKER = b"[DONE]"
 MAX_ERROR_SAMPLES = 5
@@ -48,7 +55,21 @@ class Target:
     @property
     def url(self) -> str:
         """The chat completions URL."""
-        return f"{self.base_url.rstrip('/')}/v1/chat/completions"
+        return self.url_for(CHAT_COMPLETIONS)
+
+    def url_for(self, path: str) -> str:
+        """The URL of `path` on this target."""
+        return f"{self.base_url.rstrip('/')}{path}"
+
+
+@dataclass(frozen=True)
+class _Call:
+    """One request as every worker sends it: where, with what, and what a success holds."""
+
+    url: str
+    headers: dict[str, str]
+    body: bytes
+    expect: bytes | None = None
 
 
 @dataclass
@@ -113,29 +134,39 @@ def request_body(model: str, stream: bool) -> bytes:
     return json.dumps(body).encode()
 
 
+def spoonfeeder_chat_body(model: str) -> bytes:
+    """Spoon Feeder's `POST /api/chat` for the operator's OpenAI and `model`, with the same
+    message as `request_body`, serialized once."""
+    body = {
+        "provider": "openai",
+        "model": model,
+        "messages": [{"role": "user", "content": "Say something short."}],
+    }
+    return json.dumps(body).encode()
+
+
 def _headers(target: Target) -> dict[str, str]:
     return {"Authorization": f"Bearer {target.api_key}", "Content-Type": "application/json"}
 
 
-async def _blocking_once(
-    session: aiohttp.ClientSession, target: Target, body: bytes, samples: _Samples
-) -> None:
+async def _blocking_once(session: aiohttp.ClientSession, call: _Call, samples: _Samples) -> None:
     start = time.perf_counter()
-    async with session.post(target.url, data=body, headers=_headers(target)) as response:
+    async with session.post(call.url, data=call.body, headers=call.headers) as response:
         payload = await response.read()
     if response.status != 200:
         samples.fail(f"HTTP {response.status}: {payload[:200]!r}")
         return
+    if call.expect is not None and call.expect not in payload:
+        samples.fail(f"200 without {call.expect!r}: {payload[:200]!r}")
+        return
     samples.latencies.append(time.perf_counter() - start)
 
 
-async def _stream_once(
-    session: aiohttp.ClientSession, target: Target, body: bytes, samples: _Samples
-) -> None:
+async def _stream_once(session: aiohttp.ClientSession, call: _Call, samples: _Samples) -> None:
     start = time.perf_counter()
     first: float | None = None
     tail = b""
-    async with session.post(target.url, data=body, headers=_headers(target)) as response:
+    async with session.post(call.url, data=call.body, headers=call.headers) as response:
         if response.status != 200:
             samples.fail(f"HTTP {response.status}: {(await response.read())[:200]!r}")
             return
@@ -151,14 +182,13 @@ async def _stream_once(
     samples.latencies.append(time.perf_counter() - start)
 
 
-Once = Callable[[aiohttp.ClientSession, Target, bytes, _Samples], Awaitable[None]]
+Once = Callable[[aiohttp.ClientSession, _Call, _Samples], Awaitable[None]]
 
 
 async def _worker(
     once: Once,
     session: aiohttp.ClientSession,
-    target: Target,
-    body: bytes,
+    call: _Call,
     samples: _Samples,
     budget: list[int],
     deadline: float,
@@ -166,7 +196,7 @@ async def _worker(
     while budget[0] > 0 and time.perf_counter() < deadline:
         budget[0] -= 1
         try:
-            await once(session, target, body, samples)
+            await once(session, call, samples)
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             samples.fail(f"{type(exc).__name__}: {exc}")
 
@@ -181,9 +211,21 @@ async def run_load(
     scenario: str | None = None,
     model: str | None = None,
     request_timeout: float = 60.0,
+    path: str = CHAT_COMPLETIONS,
+    body: bytes | None = None,
+    expect: bytes | None = None,
 ) -> Result:
-    """Send up to `requests` requests from `concurrency` workers for at most `max_seconds`."""
-    body = request_body(model or target.model, stream)
+    """Send up to `requests` requests from `concurrency` workers for at most `max_seconds`.
+
+    By default an OpenAI chat completion for `model` (the target's unless given); with
+    `body`, that body as it is to `path` (`model` and `stream` then only say how to read
+    the answer)."""
+    call = _Call(
+        url=target.url_for(path),
+        headers=_headers(target),
+        body=body if body is not None else request_body(model or target.model, stream),
+        expect=expect,
+    )
     once: Once = _stream_once if stream else _blocking_once
     samples = _Samples()
     budget = [requests]
@@ -195,8 +237,7 @@ async def run_load(
         start = time.perf_counter()
         deadline = start + max_seconds
         workers = [
-            _worker(once, session, target, body, samples, budget, deadline)
-            for _ in range(concurrency)
+            _worker(once, session, call, samples, budget, deadline) for _ in range(concurrency)
         ]
         await asyncio.gather(*workers)
         elapsed = time.perf_counter() - start
@@ -235,6 +276,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=5000)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--stream", action="store_true")
+    parser.add_argument("--path", default=CHAT_COMPLETIONS, help="the endpoint to POST to")
+    parser.add_argument("--body", default=None, help="a JSON body to send as it is")
+    parser.add_argument("--expect", default=None, help="text every 200 answer must contain")
     args = parser.parse_args()
     target = Target("cli", args.url, args.key, args.model)
     result = uvloop.run(
@@ -244,6 +288,9 @@ def main() -> None:
             requests=args.requests,
             max_seconds=args.seconds,
             stream=args.stream,
+            path=args.path,
+            body=None if args.body is None else json.dumps(json.loads(args.body)).encode(),
+            expect=None if args.expect is None else args.expect.encode(),
         )
     )
     print(json.dumps(result.as_dict(), indent=2))

@@ -15,6 +15,22 @@ from pathlib import Path
 import aiohttp
 
 
+def git_commit(repo: Path) -> str | None:
+    """The short commit `repo` has checked out (None outside git); the working tree may
+    differ from it, which `git status` tells and this does not."""
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(repo), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() or None
+
+
 def free_port() -> int:
     """A free TCP port on loopback."""
     with socket.socket() as sock:
@@ -119,15 +135,32 @@ def tree_cpu_seconds(pid: int) -> float:
     return total / ticks
 
 
-def tree_rss_mb(pid: int) -> float:
-    """Resident memory of `pid` and all its descendants, in MB (VmRSS, so shared pages count)."""
+def tree_rss_kb(pid: int) -> int:
+    """Resident memory of `pid` and all its descendants, in KB (VmRSS, so shared pages count)."""
     tree = _children()
     total, todo = 0, [pid]
     while todo:
         current = todo.pop()
         total += _vmrss_kb(current)
         todo.extend(tree.get(current, []))
-    return round(total / 1024, 1)
+    return total
+
+
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of `pid` and all its descendants, in MB (VmRSS, so shared pages count)."""
+    return round(tree_rss_kb(pid) / 1024, 1)
+
+
+def open_files_limit(pid: int) -> str | None:
+    """The soft and hard limits on open files of `pid`, as `/proc/<pid>/limits` says."""
+    try:
+        for line in Path(f"/proc/{pid}/limits").read_text().splitlines():
+            if line.startswith("Max open files"):
+                soft, hard = line.split()[3:5]
+                return f"{soft}/{hard}"
+    except (OSError, ValueError):
+        pass
+    return None
 
 
 class RssSampler:

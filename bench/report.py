@@ -26,6 +26,22 @@ def _added(runs: dict[str, Run], name: str, scenario: str, field: str) -> float 
     return None if mine is None or direct is None else round(mine - direct, 3)
 
 
+# The Spoon Feeder chat scenario of each concurrency, and the OpenAI face's it is held to.
+FACE_PAIRS = (("spoonfeeder_chat_c16", "blocking_c16"), ("spoonfeeder_chat_c64", "blocking_c64"))
+
+
+def _vs_openai(run: Run | None, scenario: str, field: str, how: str = "minus") -> float | None:
+    """A Spoon Feeder chat scenario's `field` against the OpenAI face's blocking scenario
+    of the same concurrency, same server, same run: the difference, or the ratio."""
+    openai = dict(FACE_PAIRS)[scenario]
+    mine, theirs = _get(run, scenario, field), _get(run, openai, field)
+    if mine is None or theirs is None:
+        return None
+    if how == "ratio":
+        return round(mine / theirs, 3) if theirs else None
+    return round(mine - theirs, 3)
+
+
 def _peak_rss(run: Run | None) -> float | None:
     values = [v for v in (_rss(run, "load_mb"), _rss(run, "slow_mb")) if v is not None]
     return max(values) if values else None
@@ -51,6 +67,10 @@ def _rss_field(what: str) -> Callable[[dict[str, Run], str], float | None]:
     return lambda runs, name: _rss(runs.get(name), what)
 
 
+def _vs_openai_field(scenario: str, field: str) -> Callable[[dict[str, Run], str], float | None]:
+    return lambda runs, name: _vs_openai(runs.get(name), scenario, field)
+
+
 ROWS = [
     Row("blocking c1 req/s", _field("blocking_c1", "per_second")),
     Row("blocking c1 p50 ms", _field("blocking_c1", "p50_ms")),
@@ -62,6 +82,20 @@ ROWS = [
     Row("blocking c64 req/s", _field("blocking_c64", "per_second")),
     Row("blocking c64 p50 ms", _field("blocking_c64", "p50_ms")),
     Row("blocking c64 p99 ms", _field("blocking_c64", "p99_ms")),
+    Row("Spoon Feeder chat c16 req/s", _field("spoonfeeder_chat_c16", "per_second")),
+    Row("Spoon Feeder chat c16 p50 ms", _field("spoonfeeder_chat_c16", "p50_ms")),
+    Row("Spoon Feeder chat c16 p99 ms", _field("spoonfeeder_chat_c16", "p99_ms")),
+    Row(
+        "Spoon Feeder chat c16 added p50 vs OpenAI face ms",
+        _vs_openai_field("spoonfeeder_chat_c16", "p50_ms"),
+    ),
+    Row("Spoon Feeder chat c64 req/s", _field("spoonfeeder_chat_c64", "per_second")),
+    Row("Spoon Feeder chat c64 p50 ms", _field("spoonfeeder_chat_c64", "p50_ms")),
+    Row("Spoon Feeder chat c64 p99 ms", _field("spoonfeeder_chat_c64", "p99_ms")),
+    Row(
+        "Spoon Feeder chat c64 added p50 vs OpenAI face ms",
+        _vs_openai_field("spoonfeeder_chat_c64", "p50_ms"),
+    ),
     Row("stream c16 streams/s", _field("stream_c16", "per_second")),
     Row("stream c16 TTFT p50 ms", _field("stream_c16", "ttft_p50_ms")),
     Row("stream c16 TTFT p99 ms", _field("stream_c16", "ttft_p99_ms")),
@@ -78,7 +112,16 @@ ROWS = [
     Row("slow streams total p50 ms", _field("slow_streams", "p50_ms")),
     Row("slow streams total p99 ms", _field("slow_streams", "p99_ms")),
     Row("blocking c1 server CPU ms/request", _field("blocking_c1", "cpu_ms_per_request")),
+    Row("blocking c16 server CPU ms/request", _field("blocking_c16", "cpu_ms_per_request")),
     Row("blocking c64 server CPU ms/request", _field("blocking_c64", "cpu_ms_per_request")),
+    Row(
+        "Spoon Feeder chat c16 server CPU ms/request",
+        _field("spoonfeeder_chat_c16", "cpu_ms_per_request"),
+    ),
+    Row(
+        "Spoon Feeder chat c64 server CPU ms/request",
+        _field("spoonfeeder_chat_c64", "cpu_ms_per_request"),
+    ),
     Row("stream c64 server CPU ms/request", _field("stream_c64", "cpu_ms_per_request")),
     Row("RSS idle MB", _rss_field("idle_mb")),
     Row("RSS under load MB", _rss_field("load_mb")),
@@ -99,6 +142,32 @@ def table(runs: dict[str, Run]) -> str:
     for row in ROWS:
         cells = [_cell(row.read(runs, name)) for name in names]
         lines.append(f"| {row.label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def faces_table(runs: dict[str, Run], server: str = "switchboard") -> str:
+    """Spoon Feeder's `POST /api/chat` beside the OpenAI face's chat completions for the
+    same model on one server, per concurrency: throughput, p50 and CPU per request."""
+    run = runs.get(server)
+    lines = [
+        "| concurrency | req/s OpenAI / /api/chat | p50 ms OpenAI / /api/chat | added p50 ms"
+        " | CPU ms/request OpenAI / /api/chat | CPU ratio |",
+        "|---|---|---|---|---|---|",
+    ]
+    for mine, openai in FACE_PAIRS:
+        if _get(run, mine, "ok") is None:
+            continue
+        pairs = [
+            f"{_cell(_get(run, openai, f))} / {_cell(_get(run, mine, f))}"
+            for f in ("per_second", "p50_ms", "cpu_ms_per_request")
+        ]
+        added = _cell(_vs_openai(run, mine, "p50_ms"))
+        ratio = _vs_openai(run, mine, "cpu_ms_per_request", "ratio")
+        ratio_cell = "-" if ratio is None else f"{ratio:.2f}"
+        concurrency = mine.rsplit("_c", 1)[1]
+        lines.append(
+            f"| {concurrency} | {pairs[0]} | {pairs[1]} | {added} | {pairs[2]} | {ratio_cell} |"
+        )
     return "\n".join(lines)
 
 
@@ -135,6 +204,26 @@ TARGETS: list[tuple[str, Callable[[dict[str, Run]], float | None], str, float]] 
         0,
     ),
     ("RSS idle (MB)", lambda r: _rss(r.get("switchboard"), "idle_mb"), "<=", 120),
+    (
+        "POST /api/chat added p50 vs OpenAI face, c16 (ms)",
+        lambda r: _vs_openai(r.get("switchboard"), "spoonfeeder_chat_c16", "p50_ms"),
+        "<=",
+        0,
+    ),
+    (
+        "POST /api/chat req/s / OpenAI face's, c64",
+        lambda r: _vs_openai(r.get("switchboard"), "spoonfeeder_chat_c64", "per_second", "ratio"),
+        ">=",
+        1,
+    ),
+    (
+        "POST /api/chat CPU ms/request / OpenAI face's, c64",
+        lambda r: _vs_openai(
+            r.get("switchboard"), "spoonfeeder_chat_c64", "cpu_ms_per_request", "ratio"
+        ),
+        "<=",
+        1,
+    ),
     (
         "RSS under load, incl. slow streams (MB)",
         lambda r: _peak_rss(r.get("switchboard")),

@@ -3,6 +3,8 @@
 Starts the fake upstream, then each server under test in turn (switchboard, then
 LiteLLM's proxy unless `--no-litellm`), drives every scenario against it and against
 the fake directly, samples resident memory, and prints and saves the comparison.
+switchboard also answers Spoon Feeder's `POST /api/chat` for the same model, driven
+right after the OpenAI face's blocking scenario of the same concurrency.
 
 Placement on a 2-core machine: the server under test runs alone on core 0
 (`taskset -c 0`); this driver and the fake upstream share core 1. Only one server
@@ -27,8 +29,8 @@ from typing import Any
 import uvloop
 
 from bench import profile, report
-from bench.load import Target, run_load
-from bench.procs import RssSampler, tree_cpu_seconds, tree_rss_mb
+from bench.load import SPOONFEEDER_CHAT, SPOONFEEDER_OK, Target, run_load, spoonfeeder_chat_body
+from bench.procs import RssSampler, git_commit, tree_cpu_seconds, tree_rss_mb
 from bench.servers import (
     BENCH_DIR,
     Server,
@@ -45,7 +47,11 @@ SLOW_MODEL = "fake-c20-d50"  # 20 content chunks, one every 50 ms: about 1.2 s p
 
 @dataclass(frozen=True)
 class Scenario:
-    """One measured load: name, streaming or not, workers, request and time bounds."""
+    """One measured load: name, streaming or not, workers, request and time bounds.
+
+    With `path`, `body` is posted there as it is (and an answer counts when it holds
+    `expect`); `only` names the servers that answer that path (others skip it).
+    """
 
     name: str
     stream: bool
@@ -54,6 +60,30 @@ class Scenario:
     seconds: float
     model: str | None = None
     timeout: float = 60.0
+    path: str | None = None
+    body: bytes | None = None
+    expect: bytes | None = None
+    only: tuple[str, ...] | None = None
+
+    def runs_on(self, server: Server) -> bool:
+        """Whether `server` answers this scenario."""
+        return self.only is None or server.name in self.only
+
+
+def spoonfeeder_chat(name: str, concurrency: int, requests: int, seconds: float) -> Scenario:
+    """Spoon Feeder's `POST /api/chat` for the model the OpenAI face's scenarios use
+    (provider `openai`, model `fake`: `openai/fake` there), switchboard only."""
+    return Scenario(
+        name,
+        False,
+        concurrency,
+        requests,
+        seconds,
+        path=SPOONFEEDER_CHAT,
+        body=spoonfeeder_chat_body("fake"),
+        expect=SPOONFEEDER_OK,
+        only=("switchboard",),
+    )
 
 
 def scenarios(quick: bool) -> list[Scenario]:
@@ -62,7 +92,9 @@ def scenarios(quick: bool) -> list[Scenario]:
     return [
         Scenario("blocking_c1", False, 1, int(4000 * n), 6 * s),
         Scenario("blocking_c16", False, 16, int(20000 * n), 8 * s),
+        spoonfeeder_chat("spoonfeeder_chat_c16", 16, int(20000 * n), 8 * s),
         Scenario("blocking_c64", False, 64, int(30000 * n), 10 * s),
+        spoonfeeder_chat("spoonfeeder_chat_c64", 64, int(30000 * n), 10 * s),
         Scenario("stream_c16", True, 16, int(10000 * n), 8 * s),
         Scenario("stream_c64", True, 64, int(20000 * n), 10 * s),
     ]
@@ -80,6 +112,13 @@ def _model(server: Server, upstream_model: str | None) -> str | None:
     return f"openai/{upstream_model}" if server.name == "switchboard" else upstream_model
 
 
+def endpoint(scenario: Scenario) -> dict[str, Any]:
+    """`run_load`'s path, body and expectation for a scenario that names its own."""
+    if scenario.path is None:
+        return {}
+    return {"path": scenario.path, "body": scenario.body, "expect": scenario.expect}
+
+
 async def _drive(server: Server, scenario: Scenario) -> dict[str, Any]:
     target = Target(server.name, server.base_url, server.api_key, server.model)
     cpu_before = tree_cpu_seconds(server.proc.pid)
@@ -92,9 +131,10 @@ async def _drive(server: Server, scenario: Scenario) -> dict[str, Any]:
         scenario=scenario.name,
         model=_model(server, scenario.model),
         request_timeout=scenario.timeout,
+        **endpoint(scenario),
     )
     cpu_ms = (tree_cpu_seconds(server.proc.pid) - cpu_before) * 1000 / max(result.ok, 1)
-    line = f"  {server.name:<12} {scenario.name:<13} ok={result.ok:<6} err={result.errors:<4}"
+    line = f"  {server.name:<12} {scenario.name:<20} ok={result.ok:<6} err={result.errors:<4}"
     print(
         f"{line} {result.per_second:>8.1f}/s p50={result.p50_ms} ttft={result.ttft_p50_ms}"
         f" cpu/req={cpu_ms:.2f}ms",
@@ -106,10 +146,16 @@ async def _drive(server: Server, scenario: Scenario) -> dict[str, Any]:
 
 
 async def _warm_up(server: Server) -> None:
-    for scenario in (Scenario("warm", False, 8, 400, 10), Scenario("warm", True, 8, 200, 10)):
-        target = Target(server.name, server.base_url, server.api_key, server.model)
+    warm = (
+        Scenario("warm", False, 8, 400, 10),
+        Scenario("warm", True, 8, 200, 10),
+        spoonfeeder_chat("warm", 8, 400, 10),
+    )
+    target = Target(server.name, server.base_url, server.api_key, server.model)
+    for scenario in (w for w in warm if w.runs_on(server)):
         await run_load(target, concurrency=scenario.concurrency, requests=scenario.requests,
-                       max_seconds=scenario.seconds, stream=scenario.stream)  # fmt: skip
+                       max_seconds=scenario.seconds, stream=scenario.stream,
+                       **endpoint(scenario))  # fmt: skip
 
 
 async def measure(server: Server, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
@@ -121,7 +167,8 @@ async def measure(server: Server, args: argparse.Namespace, workdir: Path) -> di
     results: dict[str, Any] = {}
     with RssSampler(server.proc.pid) as sampler:
         for scenario in scenarios(args.quick):
-            results[scenario.name] = await _drive(server, scenario)
+            if scenario.runs_on(server):
+                results[scenario.name] = await _drive(server, scenario)
     rss["load_mb"] = sampler.peak
     with RssSampler(server.proc.pid) as sampler:
         results["slow_streams"] = await _drive(server, slow_scenario(args.quick))
@@ -135,14 +182,19 @@ async def measure(server: Server, args: argparse.Namespace, workdir: Path) -> di
 
 
 async def _profile(server: Server, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
-    """py-spy over a blocking c64 run and a streaming c64 run (not part of the figures)."""
+    """py-spy over blocking c64 (both faces where there are two) and streaming c64 runs
+    (not part of the figures)."""
     binary = profile.ensure_py_spy()
     if binary is None:
         return {"note": "py-spy unavailable"}
     out: dict[str, Any] = {}
     seconds = 3 if args.quick else 8
-    for scenario in (Scenario("blocking_c64", False, 64, 10**6, seconds),
-                     Scenario("stream_c64", True, 64, 10**6, seconds)):  # fmt: skip
+    profiled = (
+        Scenario("blocking_c64", False, 64, 10**6, seconds),
+        spoonfeeder_chat("spoonfeeder_chat_c64", 64, 10**6, seconds),
+        Scenario("stream_c64", True, 64, 10**6, seconds),
+    )
+    for scenario in (p for p in profiled if p.runs_on(server)):
         raw = workdir / f"pyspy-{server.name}-{scenario.name}.txt"
         recorder = profile.start_recording(binary, server.proc.pid, seconds, raw)
         await _drive(server, scenario)
@@ -229,6 +281,8 @@ def _save(data: dict[str, Any]) -> Path:
 
 def _print_summary(data: dict[str, Any]) -> None:
     print("\n" + report.table(data["runs"]))
+    print("\nSpoon Feeder POST /api/chat vs the OpenAI face (switchboard, same model):")
+    print(report.faces_table(data["runs"]))
     print("\nTargets (switchboard):\n" + report.checks_table(data["checks"]))
     for name, note in data["notes"].items():
         print(f"note: {name}: {note}")
@@ -253,12 +307,19 @@ def main() -> None:
     args = parse_args()
     started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     load_before = Path("/proc/loadavg").read_text().split()[:3]
+    commit = git_commit(BENCH_DIR.parent)  # what the servers start from
     workdir = BENCH_DIR / "results" / "last-run"  # logs, configs, data dir, profiles
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
     with _pinned_driver():
         measured = uvloop.run(run_all(args, workdir))
-    data = {"started": started, "quick": args.quick, "machine": machine(), **measured}
+    data = {
+        "started": started,
+        "commit": commit,
+        "quick": args.quick,
+        "machine": machine(),
+        **measured,
+    }
     data["machine"]["loadavg_at_start"] = load_before
     data["checks"] = report.target_checks(data["runs"])
     _print_summary(data)

@@ -76,14 +76,16 @@ def create_api_key(env: dict[str, str]) -> str:
     """A user and an API key, made through the CLI; returns the key."""
     exe = _switchboard_bin()
     email = "bench@example.com"
-    opts = {"env": env, "capture_output": True, "text": True, "timeout": 180}
-    subprocess.run(
-        [exe, "user", "create", email, "--password", "a-long-password-1"], check=True, **opts
-    )
-    out = subprocess.run(
-        [exe, "apikey", "create", "--user", email, "--name", "bench"], check=True, **opts
-    )
-    return out.stdout.strip().splitlines()[-1].strip()
+
+    def cli(*args: str) -> str:
+        done = subprocess.run(
+            [exe, *args], env=env, capture_output=True, text=True, timeout=180, check=True
+        )
+        return done.stdout
+
+    cli("user", "create", email, "--password", "a-long-password-1")
+    out = cli("apikey", "create", "--user", email, "--name", "bench")
+    return out.strip().splitlines()[-1].strip()
 
 
 async def start_switchboard(workdir: Path, upstream: Server, core: int | None) -> Server:
