@@ -34,6 +34,7 @@ from switchboard.api.middleware import (
 from switchboard.api.openapi import install_openapi
 from switchboard.api.realtime.slots import install_stream_slots
 from switchboard.api.responses import JSONResponse
+from switchboard.api.route_index import index_routes
 from switchboard.api.shared_paths import Contribution, SharedFragment
 from switchboard.bootstrap import allowed_origins, build_context, ensure_owner_account
 from switchboard.config import Settings
@@ -114,6 +115,7 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
         # Outermost: everything inside (rate limits, cookies, logs) sees the real client.
         app.add_middleware(TrustedProxyMiddleware, trusted=settings.trusted_proxies)
     redirect_slashes_relatively(app.router)
+    index_routes(app.router)
     return app
 
 

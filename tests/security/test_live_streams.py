@@ -18,14 +18,14 @@ import pytest
 import socketio
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from switchboard.api import faces
 from switchboard.app import create_app
 from switchboard.bootstrap import build_context
 from switchboard.core.accounts.principal import Principal
 from switchboard.core.accounts.schemas import UserCreate
-from switchboard.faces.switchboard import realtime
 from switchboard.faces.switchboard.routes import events as events_route
-from tests.faces.switchboard.conftest import LiveApp
 from tests.fixtures.app import make_settings
+from tests.fixtures.live_app import LiveApp
 from tests.fixtures.sse import sse_events
 from tests.fixtures.threaded_server import serve_in_thread
 from tests.fixtures.waiting import eventually
@@ -56,7 +56,7 @@ def live(
 ) -> Iterator[LiveApp]:
     """The whole app on a real server, with short heartbeats (and so re-checks)."""
     monkeypatch.setattr(events_route, "HEARTBEAT_SECONDS", HEARTBEAT)
-    monkeypatch.setattr(realtime, "RECHECK_SECONDS", HEARTBEAT)
+    monkeypatch.setattr(faces, "SOCKETIO_RECHECK_SECONDS", HEARTBEAT)
     settings = make_settings(tmp_path / "data", migrated_url)
     ctx = build_context(settings)
     app = create_app(settings, context=ctx)
