@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from fastapi import APIRouter, FastAPI
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
@@ -46,7 +47,7 @@ def routes() -> list[BaseRoute]:
     ]
 
 
-async def answers(app: Starlette) -> list[tuple[str, str, int, str]]:
+async def answers(app: Starlette | FastAPI) -> list[tuple[str, str, int, str]]:
     transport = httpx.ASGITransport(app=app)
     seen = []
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
@@ -70,6 +71,36 @@ async def test_the_index_answers_like_starlettes_loop(redirect_slashes: bool) ->
     statuses = {status for _, _, status, _ in expected}
     assert {200, 404, 405} <= statuses
     assert (307 in statuses) is redirect_slashes
+
+
+def fastapi_app() -> FastAPI:
+    """FastAPI keeps each included router as one route over its own: routers under one
+    literal prefix, under parameters, and one whose paths share nothing."""
+    app = FastAPI()
+    api = APIRouter(prefix="/api")
+    api.add_api_route("/chat", answer("chat").endpoint, methods=["POST"])
+    api.add_api_route("/tasks/{task_id}", answer("task").endpoint, methods=["GET"])
+    mixed = APIRouter()
+    mixed.add_api_route("/healthz", answer("healthz").endpoint, methods=["GET"])
+    mixed.add_api_route("/{anything}", answer("anything").endpoint, methods=["PUT"])
+    nested = APIRouter(prefix="/v1")
+    inner = APIRouter(prefix="/models")
+    inner.add_api_route("", answer("models").endpoint, methods=["GET"])
+    inner.add_api_route("/{model}", answer("model").endpoint, methods=["GET"])
+    nested.include_router(inner)
+    for router in (api, mixed, nested):
+        app.include_router(router)
+    app.add_api_route("/", answer("root").endpoint, methods=["GET"])
+    return app
+
+
+async def test_the_index_answers_like_fastapis_included_routers() -> None:
+    plain, indexed = fastapi_app(), fastapi_app()
+    index_routes(indexed.router)
+
+    expected = await answers(plain)
+    assert await answers(indexed) == expected
+    assert {200, 404, 405, 307} <= {status for _, _, status, _ in expected}
 
 
 async def test_routes_added_later_are_found() -> None:

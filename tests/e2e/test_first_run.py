@@ -33,9 +33,11 @@ def test_fresh_serve_prepares_everything_and_answers(tmp_path: Path) -> None:
         base = server.url.replace("127.0.0.1", "localhost")
         assert f"switchboard 0.1.0 on {base}" in banner
         assert f"API docs:       {base}/docs" in banner
-        assert f"  openai       {base}/v1\n" in banner
-        assert f"  pluginmind   {base}/\n" in banner
-        assert f"  switchboard  {base}/switchboard/v1, {base}/socket.io\n" in banner
+        # Names padded to the longest one's width (cloudtolocalllm).
+        assert f"  {'openai':<15}  {base}/v1\n" in banner
+        assert f"  {'pluginmind':<15}  {base}/\n" in banner
+        assert f"  {'switchboard':<15}  {base}/switchboard/v1, {base}/socket.io\n" in banner
+        assert f"  {'spoonfeeder':<15}  {base}/api, {base}/socket.io\n" in banner
         assert "Migrating the database 1/" in banner
         assert NEXT_STEP in banner
         assert httpx.get(server.url + "/docs").status_code == 200

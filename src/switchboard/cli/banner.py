@@ -10,6 +10,8 @@ from typing import Protocol
 from switchboard import __version__
 
 LOOPBACK = ("127.0.0.1", "::1")
+# Where the faces' Socket.IO server answers (`api.faces.SOCKETIO_PATH`).
+SOCKETIO_PATH = "/socket.io"
 
 
 # What the banner reads of `api.faces.EnabledFace`, which the CLI does not import (it
@@ -25,7 +27,7 @@ class _Mount(Protocol):
 
 
 class FaceSpec(Protocol):
-    """A face's name, routers and mounts."""
+    """A face's name, routers, mounts and whether it speaks on the Socket.IO server."""
 
     @property
     def name(self) -> str: ...
@@ -35,6 +37,9 @@ class FaceSpec(Protocol):
 
     @property
     def mounts(self) -> Sequence[_Mount]: ...
+
+    @property
+    def socketio(self) -> object: ...
 
 
 class EnabledFace(Protocol):
@@ -91,7 +96,8 @@ def banner(
     ]
     width = max((len(face.spec.name) for face in faces), default=0)
     for face in faces:
-        paths = [face_prefix(face.spec), *(mount.path for mount in face.spec.mounts)]
+        sockets = [SOCKETIO_PATH] if face.spec.socketio is not None else []
+        paths = [face_prefix(face.spec), *(mount.path for mount in face.spec.mounts), *sockets]
         where = ", ".join(base_url + path for path in paths)
         lines.append(f"  {face.spec.name:<{width}}  {where}")
     if startup.first_start:
