@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-import engineio  # type: ignore[import-untyped]
 import socketio
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -96,9 +95,9 @@ class SocketIOHub:
         recheck_seconds: float = 15.0,
     ) -> None:
         manager = (
-            _RedisManager(redis_url, channel=channel or manager_channel(bus))
+            socketio.AsyncRedisManager(redis_url, channel=channel or manager_channel(bus))
             if redis_url
-            else _LocalManager()
+            else None
         )
         self.sio = socketio.AsyncServer(
             async_mode="asgi",
@@ -367,49 +366,6 @@ class SocketIOHub:
         finally:
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.shield(sub.close())
-
-
-class _LocalManager(socketio.AsyncManager):  # type: ignore[misc]
-    """python-socketio's manager, queueing a room's packets in one pass.
-
-    Its own `emit` starts one task per recipient to queue the same packet; queueing
-    never waits (engine.io's queues are unbounded), so those tasks only cost their
-    scheduling, which was a large part of a 1,000-socket fan-out. Events with an
-    acknowledgement (one packet per recipient) keep python-socketio's path.
-    """
-
-    async def emit(
-        self,
-        event: str,
-        data: Any,
-        namespace: str,
-        room: str | None = None,
-        skip_sid: str | list[str] | None = None,
-        callback: Any = None,
-        to: str | None = None,
-        **kwargs: Any,
-    ) -> None:
-        room = to or room
-        if callback is not None or namespace not in self.rooms:
-            await super().emit(event, data, namespace, room, skip_sid, callback, to, **kwargs)
-            return
-        skipped = set(skip_sid) if isinstance(skip_sid, list) else {skip_sid}
-        args = list(data) if isinstance(data, tuple) else [] if data is None else [data]
-        encoded = self.server.packet_class(
-            socketio.packet.EVENT, namespace=namespace, data=[event, *args]
-        ).encode()
-        packets = [
-            engineio.packet.Packet(engineio.packet.MESSAGE, part)
-            for part in (encoded if isinstance(encoded, list) else [encoded])
-        ]
-        for sid, eio_sid in list(self.get_participants(namespace, room)):
-            if sid not in skipped:
-                for eio_pkt in packets:
-                    await self.server._send_eio_packet(eio_sid, eio_pkt)
-
-
-class _RedisManager(socketio.AsyncRedisManager, _LocalManager):  # type: ignore[misc]
-    """The Redis manager, emitting its replica's share through `_LocalManager`."""
 
 
 @dataclass(frozen=True, slots=True)
