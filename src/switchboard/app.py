@@ -79,12 +79,7 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
             for task in tasks:
                 task.cancel()
             await asyncio.gather(heartbeat, *tasks, return_exceptions=True)
-            await ctx.replies.drain()
-            await ctx.job_runtime.stop()
-            await ctx.bus.aclose()
-            await ctx.recorder.aclose()
-            await ctx.providers.factory.aclose()
-            await ctx.engine.dispose()
+            await _close_context(ctx)
 
     app = FastAPI(
         title="switchboard",
@@ -117,6 +112,17 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
     redirect_slashes_relatively(app.router)
     index_routes(app.router)
     return app
+
+
+async def _close_context(ctx: AppContext) -> None:
+    """Finish the replies and jobs in flight, then close every connection the app holds."""
+    await ctx.replies.drain()
+    await ctx.job_runtime.stop()
+    await ctx.bus.aclose()
+    await ctx.limiter.aclose()
+    await ctx.recorder.aclose()
+    await ctx.providers.factory.aclose()
+    await ctx.engine.dispose()
 
 
 def create_app_from_env() -> FastAPI:

@@ -8,6 +8,8 @@ itself degraded so that `/ready` can say so. In memory, the counters live in
 
 from __future__ import annotations
 
+from typing import Any
+
 import structlog
 from limits import RateLimitItem, parse
 from limits.aio.storage import RedisStorage, Storage
@@ -27,7 +29,14 @@ class LimitsRateLimiter:
     def __init__(self, redis_url: str | None = None, *, namespace: str = "switchboard") -> None:
         self._memory = SlidingWindowCounterRateLimiter(ProcessCounters())
         self._shared: SlidingWindowCounterRateLimiter | None = None
+        self._pool: Any = None
         if redis_url:
+            from redis.asyncio import ConnectionPool  # only with Redis
+
+            # A pool of our own, so that stopping the app closes its connections.
+            self._pool = ConnectionPool.from_url(
+                redis_url, socket_connect_timeout=2.0, socket_timeout=1.0
+            )
             # wrap_exceptions: Redis failures arrive as StorageError, so the redis client is
             # only imported when Redis is configured.
             # Short timeouts: a slow Redis must not hold up requests; the limiter falls
@@ -39,8 +48,7 @@ class LimitsRateLimiter:
                 # sharing one Redis keep their own counters.
                 key_prefix=f"{namespace}:ratelimit",
                 wrap_exceptions=True,
-                socket_connect_timeout=2.0,
-                socket_timeout=1.0,
+                connection_pool=self._pool,
             )
             self._shared = SlidingWindowCounterRateLimiter(storage)
         self.degraded = False
@@ -76,6 +84,12 @@ class LimitsRateLimiter:
         """Raise when the shared storage is configured but unreachable."""
         if self._shared is not None and not await self._shared.storage.check():
             raise ConnectionError("rate-limit storage unreachable")
+
+    async def aclose(self) -> None:
+        """Close the Redis connections, if Redis is configured."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await pool.aclose()
 
     async def reset(self) -> None:
         """Forget every counter (tests)."""

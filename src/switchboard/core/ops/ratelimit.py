@@ -43,3 +43,7 @@ class RateLimiter(Protocol):
     async def reset(self) -> None:
         """Forget every counter (tests)."""
         ...
+
+    async def aclose(self) -> None:
+        """Close the shared storage's connections (the app is stopping)."""
+        ...
