@@ -29,14 +29,7 @@ class LimitsRateLimiter:
     def __init__(self, redis_url: str | None = None, *, namespace: str = "switchboard") -> None:
         self._memory = SlidingWindowCounterRateLimiter(ProcessCounters())
         self._shared: SlidingWindowCounterRateLimiter | None = None
-        self._pool: Any = None
         if redis_url:
-            from redis.asyncio import ConnectionPool  # only with Redis
-
-            # A pool of our own, so that stopping the app closes its connections.
-            self._pool = ConnectionPool.from_url(
-                redis_url, socket_connect_timeout=2.0, socket_timeout=1.0
-            )
             # wrap_exceptions: Redis failures arrive as StorageError, so the redis client is
             # only imported when Redis is configured.
             # Short timeouts: a slow Redis must not hold up requests; the limiter falls
@@ -48,7 +41,8 @@ class LimitsRateLimiter:
                 # sharing one Redis keep their own counters.
                 key_prefix=f"{namespace}:ratelimit",
                 wrap_exceptions=True,
-                connection_pool=self._pool,
+                socket_connect_timeout=2.0,
+                socket_timeout=1.0,
             )
             self._shared = SlidingWindowCounterRateLimiter(storage)
         self.degraded = False
@@ -87,9 +81,13 @@ class LimitsRateLimiter:
 
     async def aclose(self) -> None:
         """Close the Redis connections, if Redis is configured."""
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            await pool.aclose()
+        if self._shared is None:
+            return
+        # `limits` keeps its redis-py client on the storage's bridge and offers no close:
+        # without this, its pooled connections were left to the garbage collector.
+        client: Any = getattr(getattr(self._shared.storage, "bridge", None), "storage", None)
+        if client is not None:
+            await client.aclose()
 
     async def reset(self) -> None:
         """Forget every counter (tests)."""
