@@ -104,7 +104,8 @@ async def connect(live: LiveApp) -> AsyncIterator[Any]:
 
         client.sio.on("*", record)
         clients.append(client)
-        await client.sio.connect(live.url, auth=auth, transports=["websocket"], wait_timeout=5)
+        # A busy machine can take seconds to accept: the wait is not what is tested.
+        await client.sio.connect(live.url, auth=auth, transports=["websocket"], wait_timeout=30)
         return client
 
     yield make
