@@ -24,6 +24,8 @@ _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,255}")
 MAX_EMAIL_LENGTH = 320
 
 ADMIN_SCOPE = "admin"
+# What an API key needs to follow live events (event streams and Socket.IO, any face).
+EVENTS_SCOPE = "events"
 # What an API key may be given. A route names the one scope it needs; a route that names
 # none (account and credential management) takes signed-in sessions only.
 KNOWN_SCOPES: tuple[str, ...] = (
@@ -32,7 +34,7 @@ KNOWN_SCOPES: tuple[str, ...] = (
     "embeddings",
     "images",
     "jobs",
-    "events",
+    EVENTS_SCOPE,
     "usage",
     ADMIN_SCOPE,
 )

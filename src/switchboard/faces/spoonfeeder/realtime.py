@@ -19,6 +19,7 @@ from typing import Any
 from switchboard.api.realtime.auth import chain_authenticator
 from switchboard.api.realtime.socketio import SocketIODialect, SocketIOHub
 from switchboard.core.accounts.principal import Principal
+from switchboard.core.accounts.rules import EVENTS_SCOPE
 from switchboard.core.comfy import events as generation
 from switchboard.core.container import AppContext
 from switchboard.core.errors import SwitchboardError
@@ -33,7 +34,6 @@ from switchboard.faces.spoonfeeder.tasks_wire import task_json
 from switchboard.kit.clock import iso_z
 
 DIALECT = "spoonfeeder"
-EVENTS_SCOPE = "events"
 
 # The generation events, by the bus's name.
 GENERATION_EVENTS = {

@@ -11,7 +11,5 @@ from switchboard.api.auth import AuthChain, Bearer, QueryToken
 from switchboard.core.accounts.principal import Principal
 
 STREAMS = AuthChain(Bearer(), QueryToken())
-# What an API key needs to follow live events (the event stream and Socket.IO).
-EVENTS_SCOPE = "events"
 
 StreamPrincipalDep = Annotated[Principal, Depends(STREAMS.require)]

@@ -12,8 +12,9 @@ from functools import partial
 
 from switchboard.api.realtime.auth import chain_authenticator
 from switchboard.api.realtime.socketio import SocketIODialect, register_topic_events
+from switchboard.core.accounts.rules import EVENTS_SCOPE
 from switchboard.core.container import AppContext
-from switchboard.faces.switchboard.auth import EVENTS_SCOPE, STREAMS
+from switchboard.faces.switchboard.auth import STREAMS
 
 DIALECT = "switchboard"
 

@@ -15,10 +15,11 @@ from switchboard.api.realtime.auth import chain_authenticator
 from switchboard.api.realtime.guard import StreamGuard, guarded
 from switchboard.api.realtime.slots import holding, stream_slots
 from switchboard.api.realtime.sse import event_stream_response
+from switchboard.core.accounts.rules import EVENTS_SCOPE
 from switchboard.core.container import AppContext
 from switchboard.core.errors import ErrorKind
 from switchboard.core.events.schemas import user_topic
-from switchboard.faces.switchboard.auth import EVENTS_SCOPE, STREAMS, StreamPrincipalDep
+from switchboard.faces.switchboard.auth import STREAMS, StreamPrincipalDep
 from switchboard.faces.switchboard.routes import face_router
 
 MAX_TOPICS = 20
