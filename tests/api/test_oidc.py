@@ -27,23 +27,15 @@ from tests.fixtures.upstreams.jwks_fake import (
     GoogleKeys,
     google,
     jwks_server,
-    jwks_upstream,
     keys_of,
+    tenant_server,
 )
 
-__all__ = ["google", "jwks_server"]
+__all__ = ["google", "jwks_server", "tenant_server"]
 
 TENANT = "https://tenant.example.com/"
 AUDIENCE = "https://api.switchboard.test"
 CHAIN = AuthChain(IdToken(OIDC), Bearer())
-
-
-@pytest.fixture(scope="module")
-def tenant_server() -> Iterator[FakeUpstream]:
-    """A second fake JWKS server: the OIDC tenant's keys, not Google's."""
-    upstream = jwks_upstream().start()
-    yield upstream
-    upstream.stop()
 
 
 @pytest.fixture

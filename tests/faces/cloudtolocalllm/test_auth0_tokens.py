@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import jwt
@@ -13,20 +13,14 @@ import pytest
 from tests.faces.cloudtolocalllm.conftest import error_of
 from tests.fixtures.app import Harness
 from tests.fixtures.upstreams.base import FakeUpstream
-from tests.fixtures.upstreams.jwks_fake import CERTS_PATH, GoogleKeys, jwks_upstream, keys_of
+from tests.fixtures.upstreams.jwks_fake import CERTS_PATH, GoogleKeys, keys_of, tenant_server
+
+__all__ = ["tenant_server"]
 
 HarnessFactory = Callable[..., Awaitable[Harness]]
 TENANT = "https://cloudtolocalllm.auth0.test/"
 AUDIENCE = "cloudtolocalllm-api"
 DETAILED = "/api/health/detailed"
-
-
-@pytest.fixture(scope="module")
-def tenant_server() -> Iterator[FakeUpstream]:
-    """The tenant's JWKS, served for real."""
-    upstream = jwks_upstream().start()
-    yield upstream
-    upstream.stop()
 
 
 @pytest.fixture
